@@ -1,0 +1,39 @@
+"""What /healthz checks: the database and the Celery broker."""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+from config.celery import app
+
+
+def database_status() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # noqa: BLE001 - any failure means "down"; the message says which
+        return f"down: {exc.__class__.__name__}: {exc}".strip()
+    return "ok"
+
+
+def broker_status() -> str:
+    """`eager` when tasks run in the request (tests); otherwise whether the broker accepts a connection."""
+    if app.conf.task_always_eager:
+        return "eager"
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+            if settings.CELERY_BROKER_URL.startswith("filesystem"):
+                _check_broker_folder()
+    except Exception as exc:  # noqa: BLE001
+        return f"down: {exc.__class__.__name__}: {exc}".strip()
+    return "ok"
+
+
+def _check_broker_folder() -> None:
+    folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_out"]
+    path = Path(folder)
+    if not path.is_dir():
+        raise FileNotFoundError(f"broker folder {folder} does not exist (run `make run` or `make worker`)")

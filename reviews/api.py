@@ -1,0 +1,189 @@
+"""REST API for reviews and members. Authorization lives in the selectors and services, not here."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from reviews import selectors, services
+from reviews.models import Membership, Review
+
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: `detail` and the field errors under `errors`."),
+    401: OpenApiResponse(description="Not logged in / no token."),
+    403: OpenApiResponse(description="Your role in this review does not allow this."),
+    404: OpenApiResponse(description="No such review, or you are not a member of it."),
+    409: OpenApiResponse(description="Conflicts with the current state (stale version, last owner)."),
+}
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    my_role = serializers.CharField(read_only=True, help_text="Your role in this review.")
+    member_count = serializers.IntegerField(read_only=True)
+    version = serializers.IntegerField(
+        required=False,
+        help_text="On PATCH, send the version you read: if someone saved since, you get 409, not an overwrite.",
+    )
+
+    class Meta:
+        model = Review
+        fields = [
+            "id",
+            "title",
+            "objectives",
+            "population",
+            "intervention",
+            "comparator",
+            "outcomes",
+            "eligibility_criteria",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "version",
+            "my_role",
+            "member_count",
+        ]
+        read_only_fields = ["id", "created_by", "created_at", "updated_at", "my_role", "member_count"]
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(
+        source="user.username",
+        help_text="On POST, the username or e-mail address of the account to add.",
+    )
+
+    class Meta:
+        model = Membership
+        fields = ["id", "username", "role", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class MembershipRoleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Membership
+        fields = ["role"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Reviews you are a member of", responses={200: ReviewSerializer(many=True)}),
+    create=extend_schema(summary="Create a review (you become its owner)", responses={201: ReviewSerializer, **ERRORS}),
+    retrieve=extend_schema(summary="One review", responses={200: ReviewSerializer, **ERRORS}),
+    partial_update=extend_schema(summary="Change a review (owner)", responses={200: ReviewSerializer, **ERRORS}),
+    destroy=extend_schema(summary="Delete a review and all it holds (owner)", responses={204: None, **ERRORS}),
+)
+class ReviewViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = ReviewSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Review]:
+        return selectors.review_list_for_user(user=self.request.user)
+
+    def get_object(self, role: str = Membership.Role.REVIEWER) -> Review:
+        return selectors.review_get_for_user(user=self.request.user, review_id=self.kwargs["pk"], role=role)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("version", None)
+        review = services.review_create(user=request.user, **data)
+        return Response(self._read(review.pk), status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        review = self.get_object(role=Membership.Role.OWNER)
+        serializer = self.get_serializer(review, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        version = data.pop("version", None)
+        services.review_update(user=request.user, review_id=review.pk, version=version, **data)
+        return Response(self._read(review.pk))
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.partial_update(request, *args, **kwargs)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        review = self.get_object(role=Membership.Role.OWNER)
+        services.review_delete(user=request.user, review_id=review.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _read(self, review_id: int) -> dict:
+        return self.get_serializer(selectors.review_get_for_user(user=self.request.user, review_id=review_id)).data
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Members of a review", responses={200: MembershipSerializer(many=True), **ERRORS}),
+    create=extend_schema(
+        summary="Add a member by username or e-mail (owner)", responses={201: MembershipSerializer, **ERRORS}
+    ),
+    retrieve=extend_schema(summary="One member", responses={200: MembershipSerializer, **ERRORS}),
+    partial_update=extend_schema(
+        summary="Change a member's role (owner)",
+        request=MembershipRoleSerializer,
+        responses={200: MembershipSerializer, **ERRORS},
+    ),
+    destroy=extend_schema(summary="Remove a member (owner; not the last owner)", responses={204: None, **ERRORS}),
+)
+class MembershipViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = MembershipSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def _review(self, role: str = Membership.Role.REVIEWER) -> Review:
+        return selectors.review_get_for_user(user=self.request.user, review_id=self.kwargs["review_pk"], role=role)
+
+    def get_queryset(self) -> QuerySet[Membership]:
+        if getattr(self, "swagger_fake_view", False):
+            return Membership.objects.none()
+        return selectors.membership_list(review=self._review())
+
+    def get_object(self) -> Membership:
+        return selectors.membership_get(review=self._review(), membership_id=self.kwargs["pk"])
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        review = self._review(role=Membership.Role.OWNER)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = services.membership_add(
+            user=request.user,
+            review_id=review.pk,
+            identifier=serializer.validated_data["user"]["username"],
+            role=serializer.validated_data.get("role", Membership.Role.REVIEWER),
+        )
+        return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        review = self._review(role=Membership.Role.OWNER)
+        serializer = MembershipRoleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = services.membership_change_role(
+            user=request.user,
+            review_id=review.pk,
+            membership_id=int(self.kwargs["pk"]),
+            role=serializer.validated_data["role"],
+        )
+        return Response(self.get_serializer(membership).data)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.partial_update(request, *args, **kwargs)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        review = self._review(role=Membership.Role.OWNER)
+        services.membership_remove(user=request.user, review_id=review.pk, membership_id=int(self.kwargs["pk"]))
+        return Response(status=status.HTTP_204_NO_CONTENT)
