@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from django.conf import settings
+from celery import Celery
 from django.db import connection
 
 from config.celery import app
@@ -18,22 +18,21 @@ def database_status() -> str:
     return "ok"
 
 
-def broker_status() -> str:
+def broker_status(celery_app: Celery | None = None) -> str:
     """`eager` when tasks run in the request (tests); otherwise whether the broker accepts a connection."""
-    if app.conf.task_always_eager:
+    celery_app = celery_app or app
+    if celery_app.conf.task_always_eager:
         return "eager"
     try:
-        with app.connection_for_write() as conn:
+        with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
-            if settings.CELERY_BROKER_URL.startswith("filesystem"):
-                _check_broker_folder()
+            if conn.transport_cls == "filesystem":
+                _check_broker_folder(celery_app.conf.broker_transport_options["data_folder_out"])
     except Exception as exc:  # noqa: BLE001
         return f"down: {exc.__class__.__name__}: {exc}".strip()
     return "ok"
 
 
-def _check_broker_folder() -> None:
-    folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_out"]
-    path = Path(folder)
-    if not path.is_dir():
+def _check_broker_folder(folder: str) -> None:
+    if not Path(folder).is_dir():
         raise FileNotFoundError(f"broker folder {folder} does not exist (run `make run` or `make worker`)")

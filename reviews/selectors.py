@@ -19,6 +19,7 @@ def review_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[
         Review.objects.filter(memberships__user=user)
         .annotate(my_role=Subquery(my_role), member_count=Count("memberships", distinct=True))
         .select_related("created_by")
+        .order_by("-updated_at", "-id")
     )
 
 

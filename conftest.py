@@ -1,0 +1,87 @@
+"""Fixtures shared by every app's tests: the alice/bob/carol/dave/eve cast of one review.
+
+alice owns the review, bob is its editor, carol a reviewer, dave an outsider (member of another review only).
+"""
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from reviews.models import Membership, Review
+from reviews.tests.factories import MembershipFactory, ReviewFactory, UserFactory
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Cast:
+    review: Review
+    other_review: Review
+    alice: object  # owner
+    bob: object  # editor
+    carol: object  # reviewer
+    dave: object  # outsider: owner of other_review only
+
+    def user(self, who: str) -> object | None:
+        return None if who == "anonymous" else getattr(self, who)
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    alice, bob, carol, dave = (UserFactory(username=n) for n in ("alice", "bob", "carol", "dave"))
+    review = ReviewFactory(title="Ketamine as an adjuvant to opioids for cancer pain", created_by=alice)
+    MembershipFactory(review=review, user=alice, role=Membership.Role.OWNER)
+    MembershipFactory(review=review, user=bob, role=Membership.Role.EDITOR)
+    MembershipFactory(review=review, user=carol, role=Membership.Role.REVIEWER)
+    other = ReviewFactory(title="Another team's review", created_by=dave)
+    MembershipFactory(review=other, user=dave, role=Membership.Role.OWNER)
+    return Cast(review=review, other_review=other, alice=alice, bob=bob, carol=carol, dave=dave)
+
+
+@pytest.fixture
+def web(cast):
+    """`web("carol")`: a browser-like client logged in as that member of the cast (or anonymous)."""
+
+    def make(who: str) -> Client:
+        client = Client()
+        user = cast.user(who)
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api(cast):
+    """`api("carol")`: an API client sending carol's token (or none)."""
+
+    def make(who: str) -> APIClient:
+        client = APIClient()
+        user = cast.user(who)
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker (in a thread) consuming the configured broker, for tests of task delivery.
+
+    On the embedded default (eager tasks) there is nothing to deliver through: such tests run only where
+    REDIS_URL is set, as in CI's second run; tests/test_celery.py covers the file-system transport itself.
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    if app.conf.task_always_eager:
+        pytest.skip("tasks run eagerly on the embedded default; set REDIS_URL to test with a real worker")
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
+        yield worker
