@@ -21,7 +21,7 @@ ERRORS = {
 
 
 class ReviewSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
     my_role = serializers.CharField(read_only=True, help_text="Your role in this review.")
     member_count = serializers.IntegerField(read_only=True)
     version = serializers.IntegerField(

@@ -21,6 +21,10 @@ class Review(models.Model):
 
     history = HistoricalRecords()
 
+    # Set by reviews.selectors for the user who asked; not columns.
+    my_role: str | None
+    member_count: int
+
     class Meta:
         ordering = ["-updated_at", "-id"]
 

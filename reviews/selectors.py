@@ -1,6 +1,6 @@
 """Reads, scoped to what the user may see. A review the user is not a member of does not exist (404)."""
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import Http404
@@ -10,22 +10,20 @@ from reviews.models import Membership, Review, role_at_least
 Role = Membership.Role
 
 
-def review_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Review]:
+def review_list_for_user(*, user: User | AnonymousUser) -> QuerySet[Review]:
     """The reviews the user is a member of, each annotated with `my_role` and `member_count`."""
     if not user.is_authenticated:
         return Review.objects.none()
     my_role = Membership.objects.filter(review=OuterRef("pk"), user=user).values("role")[:1]
     return (
         Review.objects.filter(memberships__user=user)
-        .annotate(my_role=Subquery(my_role), member_count=Count("memberships", distinct=True))
+        .annotate(my_role=Subquery(my_role), member_count=Count("memberships", distinct=True))  # type: ignore[no-redef]
         .select_related("created_by")
         .order_by("-updated_at", "-id")
     )
 
 
-def review_get_for_user(
-    *, user: AbstractBaseUser | AnonymousUser, review_id: int | str, role: str = Role.REVIEWER
-) -> Review:
+def review_get_for_user(*, user: User | AnonymousUser, review_id: int | str, role: str = Role.REVIEWER) -> Review:
     """The review if the user is a member; 404 otherwise (outsiders learn nothing), 403 if the role is too small.
 
     The returned review carries `my_role`.

@@ -2,8 +2,7 @@
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
@@ -13,7 +12,6 @@ from reviews.models import Membership, Review
 from reviews.selectors import review_get_for_user
 
 Role = Membership.Role
-User = get_user_model()
 
 REVIEW_EDITABLE_FIELDS = (
     "title",
@@ -25,7 +23,7 @@ REVIEW_EDITABLE_FIELDS = (
     "eligibility_criteria",
 )
 
-AnyUser = AbstractBaseUser | AnonymousUser
+AnyUser = User | AnonymousUser
 
 
 @transaction.atomic
@@ -72,7 +70,7 @@ def review_delete(*, user: AnyUser, review_id: int) -> None:
     Review.objects.filter(pk=review.pk).delete()
 
 
-def _find_user(identifier: str) -> AbstractBaseUser:
+def _find_user(identifier: str) -> User:
     identifier = identifier.strip()
     if not identifier:
         raise ValidationError({"username": "Give a username or an e-mail address."})

@@ -1,8 +1,6 @@
 from unittest import mock
 
 import pytest
-from django.test import override_settings
-
 from celery import Celery
 
 from config.celery import app
