@@ -140,12 +140,15 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-# Uploads: bigger files are streamed to disk; import size limits are enforced per importer.
+# Uploads: bigger files are streamed to disk.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
-SIEVE_MAX_UPLOAD_MB = env.int("SIEVE_MAX_UPLOAD_MB", default=200)
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# E-mail: printed on the console unless EMAIL_URL (smtp+tls://user:password@host:587) is set.
+if env.str("EMAIL_URL", default=""):
+    globals().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="sieve@localhost")
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

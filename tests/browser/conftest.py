@@ -25,12 +25,17 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 
-# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+@pytest.fixture(autouse=True)
+def _allow_orm_beside_playwright(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still
+    # synchronous. Only for browser tests: the variable must not leak into the rest of the suite.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+@pytest.fixture
+def browser(_allow_orm_beside_playwright) -> Iterator[object]:
+    # One browser per test: Playwright's event loop must not outlive the test that allowed it.
     if not os.path.exists(CHROMIUM):
         message = f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)"
         if os.environ.get("SIEVE_REQUIRE_BROWSER") == "1":
