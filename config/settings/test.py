@@ -22,3 +22,5 @@ REST_FRAMEWORK = {
 }
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# Close connections after each request/task so that threads (live server, worker) let the test database go.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -26,6 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="Do not start a worker.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # SIGTERM (a process manager, `kill`) stops the server through the same clean-up as Ctrl-C.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         worker = None
         if not options["no_worker"] and not settings.CELERY_TASK_ALWAYS_EAGER:
             ensure_broker_folders()

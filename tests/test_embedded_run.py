@@ -1,0 +1,118 @@
+"""What `make run` does, end to end, on the embedded default: migrate, create the demo users, serve with a
+worker beside the server; the printed password logs in; a task sent to the file-system queue is consumed by
+that worker; stopping the server stops the worker."""
+
+import http.cookiejar
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from celery import Celery
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def embedded_env(tmp_path):
+    drop = ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "CELERY_TASK_ALWAYS_EAGER", "SECRET_KEY")
+    env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("PYTEST")}
+    env["SIEVE_VAR_DIR"] = str(tmp_path / "var")
+    return env
+
+
+def _manage(env, *args):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
+
+
+def _wait_for(url: str, seconds: float = 60) -> bytes:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback only
+                return response.read()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+def test_make_run_on_the_embedded_default(embedded_env, tmp_path):
+    assert _manage(embedded_env, "migrate", "--noinput").returncode == 0
+    first = _manage(embedded_env, "demo_users")
+    assert first.returncode == 0, first.stderr
+    password = re.search(r"Password for each: (\S+)", first.stdout).group(1)
+    assert "author1 (owner), author2 (reviewer), editor (editor)" in first.stdout
+    # The same password on the next run, generated per installation (another var dir gets another).
+    assert f"Password for each: {password}" in _manage(embedded_env, "demo_users").stdout
+    assert password not in (ROOT / "core/management/commands/demo_users.py").read_text()
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=embedded_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    worker_pid = None
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert b'"broker": "ok"' in _wait_for(f"{base}/healthz")
+        line = server.stdout.readline()
+        worker_pid = int(re.search(r"Celery worker started \(pid (\d+)\)", line).group(1))
+
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        login_page = opener.open(f"{base}/accounts/login/").read().decode()
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page).group(1)
+        form = urllib.parse.urlencode({"username": "author1", "password": password, "csrfmiddlewaretoken": csrf})
+        request = urllib.request.Request(f"{base}/accounts/login/", data=form.encode(), headers={"Referer": base})
+        home = opener.open(request)
+        assert home.url == f"{base}/reviews/"
+        assert "Ketamine as an adjuvant to opioids for cancer pain" in home.read().decode()
+
+        # A task sent to the file-system queue is taken by the worker beside the server.
+        queue = Path(embedded_env["SIEVE_VAR_DIR"]) / "broker" / "queue"
+        sender = Celery(
+            "sender",
+            broker="filesystem://",
+            broker_transport_options={"data_folder_in": str(queue), "data_folder_out": str(queue)},
+        )
+        sender.send_task("core.ping", args=["hello"])
+        assert list(queue.iterdir()), "the message was not written to the queue"
+        deadline = time.monotonic() + 30
+        while list(queue.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert list(queue.iterdir()) == [], "the worker did not consume the task"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    if worker_pid is not None:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                os.kill(worker_pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            os.kill(worker_pid, signal.SIGKILL)
+            pytest.fail("the worker outlived the server")
