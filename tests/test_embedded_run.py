@@ -34,6 +34,12 @@ def embedded_env(tmp_path):
     return env
 
 
+def _find(pattern: str, text: str) -> str:
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} not in {text[:500]!r}"
+    return match.group(1)
+
+
 def _manage(env, *args):
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
@@ -56,7 +62,7 @@ def test_make_run_on_the_embedded_default(embedded_env, tmp_path):
     assert _manage(embedded_env, "migrate", "--noinput").returncode == 0
     first = _manage(embedded_env, "demo_users")
     assert first.returncode == 0, first.stderr
-    password = re.search(r"Password for each: (\S+)", first.stdout).group(1)
+    password = _find(r"Password for each: (\S+)", first.stdout)
     assert "author1 (owner), author2 (reviewer), editor (editor)" in first.stdout
     # The same password on the next run, generated per installation (another var dir gets another).
     assert f"Password for each: {password}" in _manage(embedded_env, "demo_users").stdout
@@ -76,13 +82,13 @@ def test_make_run_on_the_embedded_default(embedded_env, tmp_path):
     try:
         base = f"http://127.0.0.1:{port}"
         assert b'"broker": "ok"' in _wait_for(f"{base}/healthz")
-        line = server.stdout.readline()
-        worker_pid = int(re.search(r"Celery worker started \(pid (\d+)\)", line).group(1))
+        assert server.stdout is not None
+        worker_pid = int(_find(r"Celery worker started \(pid (\d+)\)", server.stdout.readline()))
 
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         login_page = opener.open(f"{base}/accounts/login/").read().decode()
-        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page).group(1)
+        csrf = _find(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page)
         form = urllib.parse.urlencode({"username": "author1", "password": password, "csrfmiddlewaretoken": csrf})
         request = urllib.request.Request(f"{base}/accounts/login/", data=form.encode(), headers={"Referer": base})
         home = opener.open(request)
