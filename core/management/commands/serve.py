@@ -39,6 +39,7 @@ class Command(BaseCommand):
                     "celery",
                     "-A",
                     "config",
+                    "--quiet",
                     "worker",
                     "--pool=solo",
                     "--loglevel=WARNING",
