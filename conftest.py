@@ -86,3 +86,15 @@ def celery_worker(transactional_db):
         pytest.skip("tasks run eagerly on the embedded default; set REDIS_URL to test with a real worker")
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
         yield worker
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """`../shared/data` beside the checkout (or $SIEVE_SHARED_DATA): real exports and benchmarks."""
+    import os
+    from pathlib import Path
+
+    path = Path(os.environ.get("SIEVE_SHARED_DATA") or Path(__file__).resolve().parent.parent / "shared" / "data")
+    if not path.is_dir():
+        pytest.skip(f"shared test data not found at {path} (set SIEVE_SHARED_DATA)")
+    return path

@@ -1,0 +1,16 @@
+"""Placeholder until the ctgov_json importer lands: recognises nothing."""
+
+from collections.abc import Iterator
+
+from reviews.importers.base import ParsedRecord
+
+name = "ctgov_json"
+label = "ctgov_json"
+
+
+def sniff(head: str, filename: str) -> int:
+    return 0
+
+
+def parse(text: str, *, filename: str = "") -> Iterator[ParsedRecord]:
+    return iter(())
