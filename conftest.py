@@ -98,3 +98,43 @@ def shared_data():
     if not path.is_dir():
         pytest.skip(f"shared test data not found at {path} (set SIEVE_SHARED_DATA)")
     return path
+
+
+class Tasks:
+    """Runs what a request enqueues: eagerly on the embedded default, through a real worker with REDIS_URL."""
+
+    def __init__(self, real_worker: bool) -> None:
+        self.real_worker = real_worker
+
+    def run(self):
+        """Context for the request that enqueues: executes its on_commit callbacks (eager)."""
+        import contextlib
+
+        from django.test import TestCase
+
+        if self.real_worker:
+            return contextlib.nullcontext()
+        return TestCase.captureOnCommitCallbacks(execute=True)
+
+    def wait_import(self, import_id: int, timeout: float = 90):
+        import time
+
+        from reviews.models import Import
+
+        deadline = time.monotonic() + timeout
+        while True:
+            batch = Import.objects.get(pk=import_id)
+            if batch.finished or time.monotonic() > deadline:
+                return batch
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def tasks(request):
+    """Use with `pytestmark = pytest.mark.django_db(transaction=REAL_WORKER)` (see reviews/tests/test_imports.py)."""
+    from config.celery import app
+
+    real = not app.conf.task_always_eager
+    if real:
+        request.getfixturevalue("celery_worker")
+    return Tasks(real)

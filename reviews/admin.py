@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from reviews.models import Membership, Review
+from reviews.models import DuplicateGroup, Import, Membership, Record, Review
 
 
 class MembershipInline(admin.TabularInline):
@@ -29,3 +29,24 @@ class ReviewAdmin(SimpleHistoryAdmin):
         "updated_at",
         "version",
     ]
+
+
+@admin.register(Import)
+class ImportAdmin(SimpleHistoryAdmin):
+    list_display = ["source", "filename", "review", "status", "records_added", "duplicates_found", "created_at"]
+    list_filter = ["status", "source_kind"]
+    readonly_fields = [f.name for f in Import._meta.fields]
+
+
+@admin.register(Record)
+class RecordAdmin(admin.ModelAdmin):
+    list_display = ["id", "title", "year", "doi", "review", "batch", "duplicate_of"]
+    search_fields = ["title", "doi", "pmid", "registry_id"]
+    readonly_fields = [f.name for f in Record._meta.fields]
+
+
+@admin.register(DuplicateGroup)
+class DuplicateGroupAdmin(SimpleHistoryAdmin):
+    list_display = ["id", "review", "status", "score", "reason", "decided_by"]
+    list_filter = ["status"]
+    raw_id_fields = ["primary", "records"]

@@ -1,6 +1,7 @@
 from django import forms
 
-from reviews.models import Membership, Review
+from reviews.importers import FORMATS
+from reviews.models import Import, Membership, Review
 from reviews.services import REVIEW_EDITABLE_FIELDS
 
 
@@ -30,3 +31,38 @@ class MemberAddForm(forms.Form):
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        help_text="RIS, PubMed/MEDLINE (.nbib/.txt), Web of Science (.ciw/.txt), EndNote XML or tagged, BibTeX, "
+        "CSV/TSV, ClinicalTrials.gov (CSV/JSON), WHO ICTRP (XML/CSV)."
+    )
+    source = forms.CharField(max_length=200, help_text="As it should appear in PRISMA, e.g. “MEDLINE (Ovid)”.")
+    source_kind = forms.ChoiceField(
+        label="Kind of source", choices=Import.SourceKind.choices, initial=Import.SourceKind.DATABASE
+    )
+    searched_on = forms.DateField(label="Date searched", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    strategy = forms.CharField(label="Search strategy", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    format = forms.ChoiceField(
+        label="Format",
+        required=False,
+        choices=[("", "Detect from the content")] + [(key, module.label) for key, module in FORMATS.items()],
+    )
+    confirm_duplicate_file = forms.BooleanField(
+        label="Import it again although this review already holds this file", required=False
+    )
+
+
+class RecordFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False)
+    source = forms.ChoiceField(required=False)
+    year = forms.IntegerField(required=False, min_value=1000, max_value=2200)
+    duplicates = forms.ChoiceField(
+        required=False,
+        choices=[("", "All records"), ("exclude", "Without duplicates"), ("only", "Duplicates only")],
+    )
+
+    def __init__(self, *args, sources: list[str], **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = [("", "All sources")] + [(s, s) for s in sources]

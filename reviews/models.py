@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
@@ -64,3 +66,153 @@ ROLE_RANK = {Membership.Role.REVIEWER: 1, Membership.Role.EDITOR: 2, Membership.
 
 def role_at_least(role: str | None, needed: str) -> bool:
     return role is not None and ROLE_RANK[Membership.Role(role)] >= ROLE_RANK[Membership.Role(needed)]
+
+
+def import_upload_path(instance: "Import", filename: str) -> str:
+    # The stored name is ours; the user's file name is kept in `filename` only (no path tricks on disk).
+    return f"imports/review-{instance.review_id}/{instance.content_hash[:16]}-{uuid.uuid4().hex[:8]}.upload"
+
+
+class Import(models.Model):
+    """One search export uploaded into a review: where it came from (for PRISMA) and how its import went."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class SourceKind(models.TextChoices):
+        DATABASE = "database", "Database"
+        REGISTER = "register", "Trial register"
+        OTHER = "other", "Other source"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="imports")
+    source = models.CharField(max_length=200, help_text="As it should appear in PRISMA, e.g. “MEDLINE (Ovid)”.")
+    source_kind = models.CharField(max_length=16, choices=SourceKind.choices, default=SourceKind.DATABASE)
+    searched_on = models.DateField(null=True, blank=True)
+    strategy = models.TextField(blank=True, help_text="The search strategy as run.")
+    file = models.FileField(upload_to=import_upload_path, max_length=300)
+    filename = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField(default=0)
+    content_hash = models.CharField(max_length=64, db_index=True)
+    format_requested = models.CharField(max_length=32, blank=True)
+    format = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    stage = models.CharField(max_length=100, blank=True)
+    records_found = models.PositiveIntegerField(default=0)
+    records_added = models.PositiveIntegerField(default=0)
+    duplicates_found = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    warning_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["progress", "stage"])
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(progress__lte=100), name="import_progress_at_most_100"),
+            models.CheckConstraint(
+                condition=models.Q(source_kind__in=["database", "register", "other"]), name="import_source_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.filename} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class Record(models.Model):
+    """One bibliographic or register record as imported, normalized, with the original kept in `raw`.
+
+    Records of an import that has not succeeded are invisible (selectors filter them out) and are removed if
+    it fails, so a failed import adds nothing. A duplicate is never deleted: it points to its primary record."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="records")
+    batch = models.ForeignKey(Import, on_delete=models.CASCADE, related_name="records")
+    position = models.PositiveIntegerField(help_text="Record number in the file (1-based).")
+    line = models.PositiveIntegerField(null=True, blank=True)
+    title = models.TextField(blank=True)
+    abstract = models.TextField(blank=True)
+    authors = models.JSONField(default=list, blank=True)
+    year = models.SmallIntegerField(null=True, blank=True)
+    journal = models.TextField(blank=True)
+    volume = models.CharField(max_length=100, blank=True)
+    issue = models.CharField(max_length=100, blank=True)
+    pages = models.CharField(max_length=100, blank=True)
+    doi = models.CharField(max_length=255, blank=True)
+    pmid = models.CharField(max_length=20, blank=True)
+    registry_id = models.CharField(max_length=64, blank=True)
+    keywords = models.JSONField(default=list, blank=True)
+    url = models.TextField(blank=True)
+    language = models.CharField(max_length=100, blank=True)
+    publication_type = models.CharField(max_length=200, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["review", "doi"], name="record_review_doi"),
+            models.Index(fields=["review", "pmid"], name="record_review_pmid"),
+            models.Index(fields=["review", "registry_id"], name="record_review_registry"),
+            models.Index(fields=["review", "duplicate_of"], name="record_review_duplicate"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "position"], name="record_one_per_position_in_import"),
+            models.CheckConstraint(
+                condition=~models.Q(duplicate_of=models.F("id")), name="record_not_duplicate_of_itself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title[:80] or f"Record {self.pk} (no title)"
+
+
+class DuplicateGroup(models.Model):
+    """Records found to be the same publication. `auto` and `confirmed` groups are merged (members point to the
+    primary); `pending` waits for a person; `split` records a person's decision that they are different."""
+
+    class Status(models.TextChoices):
+        AUTO = "auto", "Merged automatically"
+        PENDING = "pending", "Waiting for a decision"
+        CONFIRMED = "confirmed", "Merged by a person"
+        SPLIT = "split", "Kept apart"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="duplicate_groups")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    score = models.FloatField(default=0)
+    reason = models.CharField(max_length=300, blank=True)
+    primary = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="primary_of_groups")
+    records = models.ManyToManyField(Record, related_name="duplicate_groups")
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-score", "id"]
+        indexes = [models.Index(fields=["review", "status"], name="dupgroup_review_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["auto", "pending", "confirmed", "split"]), name="dupgroup_status_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Duplicate group {self.pk} ({self.status})"

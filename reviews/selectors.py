@@ -2,10 +2,10 @@
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
-from reviews.models import Membership, Review, role_at_least
+from reviews.models import DuplicateGroup, Import, Membership, Record, Review, role_at_least
 
 Role = Membership.Role
 
@@ -47,3 +47,87 @@ def membership_get(*, review: Review, membership_id: int | str) -> Membership:
         return membership_list(review=review).get(pk=int(membership_id))
     except (Membership.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404("No such member in this review.") from exc
+
+
+# --- imports, records, duplicates ------------------------------------------------------------------------
+
+
+def import_list(*, review: Review) -> QuerySet[Import]:
+    return review.imports.select_related("created_by").order_by("-created_at", "-id")
+
+
+def import_get(*, review: Review, import_id: int | str) -> Import:
+    try:
+        return import_list(review=review).get(pk=int(import_id))
+    except (Import.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such import in this review.") from exc
+
+
+def record_list(
+    *,
+    review: Review,
+    source: str = "",
+    duplicates: str = "",
+    q: str = "",
+    year: int | None = None,
+    batch_id: int | None = None,
+) -> QuerySet[Record]:
+    """Records of succeeded imports only: a running or failed import's rows do not exist for anyone.
+
+    duplicates: "" (all), "exclude" (one record per publication), "only" (the duplicates)."""
+    records = Record.objects.filter(review=review, batch__status=Import.Status.SUCCEEDED).select_related("batch")
+    if source:
+        records = records.filter(batch__source=source)
+    if batch_id:
+        records = records.filter(batch_id=batch_id)
+    if duplicates == "exclude":
+        records = records.filter(duplicate_of__isnull=True)
+    elif duplicates == "only":
+        records = records.filter(duplicate_of__isnull=False)
+    if year:
+        records = records.filter(year=year)
+    for term in q.split()[:10]:
+        records = records.filter(
+            Q(title__icontains=term)
+            | Q(abstract__icontains=term)
+            | Q(doi__iexact=term)
+            | Q(pmid=term)
+            | Q(registry_id__iexact=term)
+        )
+    return records.order_by("id")
+
+
+def record_get(*, review: Review, record_id: int | str) -> Record:
+    try:
+        return record_list(review=review).get(pk=int(record_id))
+    except (Record.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such record in this review.") from exc
+
+
+def record_counts_by_source(*, review: Review) -> list[dict]:
+    """Per source: records imported, duplicates among them, and what remains; for the records page and PRISMA."""
+    return list(
+        Record.objects.filter(review=review, batch__status=Import.Status.SUCCEEDED)
+        .values("batch__source", "batch__source_kind")
+        .annotate(
+            records=Count("id"),
+            duplicates=Count("id", filter=Q(duplicate_of__isnull=False)),
+        )
+        .order_by("batch__source")
+    )
+
+
+def duplicate_group_list(*, review: Review, status: str = "") -> QuerySet[DuplicateGroup]:
+    groups = review.duplicate_groups.select_related("primary", "decided_by").prefetch_related(
+        Prefetch("records", queryset=Record.objects.select_related("batch").order_by("id"))
+    )
+    if status:
+        groups = groups.filter(status=status)
+    return groups.order_by("-score", "id")
+
+
+def duplicate_group_get(*, review: Review, group_id: int | str) -> DuplicateGroup:
+    try:
+        return duplicate_group_list(review=review).get(pk=int(group_id))
+    except (DuplicateGroup.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such duplicate group in this review.") from exc

@@ -7,4 +7,17 @@ document.addEventListener("DOMContentLoaded", () => {
       event.preventDefault();
     }
   });
+
+  // Single-key shortcuts: a button with data-key="m" is pressed by the key m (the first such button on the
+  // page), unless the user is typing in a field or holds a modifier.
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+    const target = event.target;
+    if (target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
+    const button = document.querySelector(`[data-key="${CSS.escape(event.key)}"]:not([disabled])`);
+    if (button) {
+      event.preventDefault();
+      button.click();
+    }
+  });
 });

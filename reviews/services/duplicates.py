@@ -1,0 +1,333 @@
+"""Deduplication writes: run the engine over a review, merge, split. Merging never deletes a record: a duplicate
+points to its group's primary record and can be split off again."""
+
+from collections.abc import Callable, Iterable
+from typing import cast
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.utils import timezone
+
+from reviews.dedupe import DedupeRecord, find_duplicates
+from reviews.models import DuplicateGroup, Import, Membership, Record, Review
+from reviews.selectors import review_get_for_user
+
+Status = DuplicateGroup.Status
+MERGED = (Status.AUTO, Status.CONFIRMED)
+_FIELDS = ("id", "title", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid", "registry_id")
+
+
+def _completeness(row: dict) -> tuple:
+    """Which record of a group to keep as primary: the most complete, then the first imported."""
+    return (
+        -bool(row.get("abstract")),
+        -bool(row.get("doi")),
+        -bool(row.get("authors")),
+        -bool(row.get("year")),
+        -bool(row.get("journal")),
+        row["id"],
+    )
+
+
+def dedupe_review(*, review_id: int, extra_batch_id: int | None = None) -> set[int]:
+    """Find duplicates across the whole review; merge the certain ones, queue the others for a person.
+
+    `extra_batch_id` includes the records of an import still running (the caller's), so that its records
+    become visible already deduplicated. Returns the ids of records newly merged or queued.
+    Runs under a lock on the review so that two imports do not deduplicate at once. Writes in bulk: a
+    100,000-record review costs a handful of queries per thousand groups, not several per pair."""
+    with transaction.atomic():
+        Review.objects.select_for_update().get(pk=review_id)
+        visible = Q(batch__status=Import.Status.SUCCEEDED)
+        if extra_batch_id is not None:
+            visible |= Q(batch_id=extra_batch_id)
+        rows = (
+            Record.objects.filter(visible, review_id=review_id)
+            .annotate(has_abstract=ExpressionWrapper(~Q(abstract=""), output_field=BooleanField()))
+            .values_list(*_FIELDS, "has_abstract")
+            .iterator(chunk_size=5000)
+        )
+        completeness: dict[int, tuple] = {}
+
+        def engine_input() -> Iterable[DedupeRecord]:
+            for rid, title, authors, year, journal, volume, issue, pages, doi, pmid, registry, has_abstract in rows:
+                completeness[rid] = (not has_abstract, not doi, not authors, year is None, not journal, rid)
+                yield DedupeRecord(
+                    id=rid,
+                    title=title,
+                    authors=tuple(authors or ()),
+                    year=year,
+                    journal=journal,
+                    volume=volume,
+                    issue=issue,
+                    pages=pages,
+                    doi=doi,
+                    pmid=pmid,
+                    registry_id=registry,
+                )
+
+        groups = _GroupIndex(review_id)
+        candidates = find_duplicates(engine_input(), known_distinct=groups.known_distinct)
+        auto = [c for c in candidates if c.decision == "auto"]
+        touched, together = _apply_auto(review_id, auto, groups, completeness)
+        pending = [c for c in candidates if c.decision == "pending" and not together(c.a, c.b)]
+        touched |= _apply_pending(review_id, pending, groups)
+        _drop_resolved_pending(review_id)
+        return touched
+
+
+def _apply_auto(
+    review_id: int, auto: list, groups: "_GroupIndex", completeness: dict[int, tuple]
+) -> tuple[set[int], Callable[[int, int], bool]]:
+    """Union the certain pairs with the existing merged groups; write only the components that changed.
+    Returns the records touched and a test of whether two records are now in one merged group."""
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(x, x) != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    for record_id, group_id in groups.group_of.items():
+        union(record_id, -group_id)  # a group is a node too (negative id), so its members stay together
+
+    def together(a: int, b: int) -> bool:
+        return find(a) == find(b)
+
+    best: dict[frozenset[int], object] = {}
+    for c in auto:
+        if not together(c.a, c.b):
+            union(c.a, c.b)
+            best[frozenset((c.a, c.b))] = c
+    if not best:
+        return set(), together
+    # Every record of a changed component is in a new certain pair or in an existing merged group.
+    components: dict[int, set[int]] = {}
+    pairs_of: dict[int, list] = {}
+    for pair, candidate in best.items():
+        root = find(next(iter(pair)))
+        components.setdefault(root, set()).update(pair)
+        pairs_of.setdefault(root, []).append(candidate)
+    for record_id in groups.group_of:
+        root = find(record_id)
+        if root in components:
+            components[root].add(record_id)
+    touched: set[int] = set()
+    new_groups: list[tuple[DuplicateGroup, set[int]]] = []
+    extend: list[tuple[int, set[int], int]] = []
+    absorbed: set[int] = set()
+    for root, members in components.items():
+        existing = sorted({groups.group_of[m] for m in members if m in groups.group_of})
+        pairs = pairs_of[root]
+        score = max((p.score for p in pairs), default=1.0)  # type: ignore[attr-defined]
+        reason = max(pairs, key=lambda p: p.score).reason if pairs else ""  # type: ignore[attr-defined]
+        primary = min(members, key=lambda m: completeness.get(m, (True, True, True, True, True, m)))
+        new_members = {m for m in members if m not in groups.group_of}
+        touched |= new_members
+        if existing:
+            target = existing[0]
+            absorbed.update(existing[1:])
+            extend.append((target, members, primary))
+        else:
+            group = DuplicateGroup(
+                review_id=review_id, status=Status.AUTO, score=score, reason=reason[:300], primary_id=primary
+            )
+            new_groups.append((group, members))
+    created = DuplicateGroup.objects.bulk_create([g for g, _ in new_groups], batch_size=1000)
+    through = DuplicateGroup.records.through
+    links = [
+        through(duplicategroup_id=g.pk, record_id=m)
+        for g, (_, members) in zip(created, new_groups, strict=True)
+        for m in members
+    ]
+    if absorbed:
+        through.objects.filter(duplicategroup_id__in=absorbed).delete()
+        DuplicateGroup.objects.filter(pk__in=absorbed).delete()
+    for target, members, primary in extend:
+        present = set(through.objects.filter(duplicategroup_id=target).values_list("record_id", flat=True))
+        links += [through(duplicategroup_id=target, record_id=m) for m in members - present]
+        DuplicateGroup.objects.filter(pk=target).update(primary_id=primary)
+    through.objects.bulk_create(links, batch_size=5000)
+    updates = [
+        Record(pk=m, duplicate_of_id=None if m == primary else primary)
+        for primary, members in [(g.primary_id, mem) for g, mem in new_groups] + [(p, mem) for _, mem, p in extend]
+        for m in members
+    ]
+    Record.objects.bulk_update(updates, ["duplicate_of"], batch_size=1000)
+    return touched, together
+
+
+def _apply_pending(review_id: int, pending: list, groups: "_GroupIndex") -> set[int]:
+    fresh = []
+    for c in pending:
+        if groups.has_pending(c.a, c.b):
+            continue
+        groups.add_pending(c.a, c.b)
+        fresh.append(c)
+    created = DuplicateGroup.objects.bulk_create(
+        [
+            DuplicateGroup(
+                review_id=review_id,
+                status=Status.PENDING,
+                score=c.score,
+                reason=c.reason[:300],
+                primary_id=min(c.a, c.b),
+            )
+            for c in fresh
+        ],
+        batch_size=1000,
+    )
+    through = DuplicateGroup.records.through
+    through.objects.bulk_create(
+        [through(duplicategroup_id=g.pk, record_id=r) for g, c in zip(created, fresh, strict=True) for r in (c.a, c.b)],
+        batch_size=5000,
+    )
+    return {r for c in fresh for r in (c.a, c.b)}
+
+
+class _GroupIndex:
+    """The review's existing groups, for quick questions while the engine's candidates are applied."""
+
+    def __init__(self, review_id: int) -> None:
+        self.group_of: dict[int, int] = {}
+        self.pending: set[frozenset[int]] = set()
+        self.known_distinct: set[frozenset[int]] = set()
+        members = DuplicateGroup.records.through.objects.filter(duplicategroup__review_id=review_id).values_list(
+            "duplicategroup_id", "duplicategroup__status", "record_id"
+        )
+        by_group: dict[int, tuple[str, list[int]]] = {}
+        for group_id, status, record_id in members:
+            by_group.setdefault(group_id, (status, []))[1].append(record_id)
+        for group_id, (status, ids) in by_group.items():
+            if status in MERGED:
+                for record_id in ids:
+                    self.group_of[record_id] = group_id
+            elif status == Status.PENDING:
+                self.pending.update(_pairs(ids))
+            else:
+                self.known_distinct.update(_pairs(ids))
+
+    def same_merged_group(self, a: int, b: int) -> bool:
+        return a in self.group_of and self.group_of.get(a) == self.group_of.get(b)
+
+    def has_pending(self, a: int, b: int) -> bool:
+        return frozenset((a, b)) in self.pending
+
+    def add_pending(self, a: int, b: int) -> None:
+        self.pending.add(frozenset((a, b)))
+
+
+def _pairs(ids: list[int]) -> Iterable[frozenset[int]]:
+    return (frozenset((a, b)) for i, a in enumerate(ids) for b in ids[i + 1 :])
+
+
+def _merge(
+    record_ids: list[int],
+    *,
+    review_id: int,
+    status: str,
+    score: float = 1.0,
+    reason: str = "",
+    user: User | None = None,
+    groups: _GroupIndex | None = None,
+) -> DuplicateGroup:
+    """Put the records in one merged group, absorbing the merged groups they already belong to (duplicates are
+    transitive) and pending groups that the merge settles. Sets every member's `duplicate_of` to the primary."""
+    ids = set(record_ids)
+    existing = list(
+        DuplicateGroup.objects.filter(review_id=review_id, records__id__in=ids)
+        .exclude(status=Status.SPLIT)
+        .distinct()
+        .prefetch_related("records")
+        .order_by("id")
+    )
+    merged = [g for g in existing if g.status in MERGED]
+    for group in merged:
+        ids.update(r.pk for r in group.records.all())
+    settled_pending = [g for g in existing if g.status == Status.PENDING and {r.pk for r in g.records.all()} <= ids]
+    target = (merged or settled_pending or [None])[0]
+    if target is None:
+        target = DuplicateGroup(review_id=review_id, status=status, score=score, reason=reason[:300])
+    rows = list(Record.objects.filter(pk__in=ids).values("id", "abstract", "doi", "authors", "year", "journal"))
+    primary_id = min(rows, key=_completeness)["id"]
+    target.primary_id = primary_id
+    if user is not None:
+        target.status, target.decided_by, target.decided_at = Status.CONFIRMED, user, timezone.now()
+    elif target.status == Status.PENDING:
+        target.status = status
+    target.score = max(target.score, score) if target.pk else score
+    if reason and not target.reason:
+        target.reason = reason[:300]
+    target.save()
+    target.records.add(*ids)
+    for group in merged + settled_pending:
+        if group.pk != target.pk:
+            group.delete()
+    Record.objects.filter(pk__in=ids).exclude(pk=primary_id).update(duplicate_of=primary_id)
+    Record.objects.filter(pk=primary_id).update(duplicate_of=None)
+    if groups is not None:
+        for record_id in ids:
+            groups.group_of[record_id] = target.pk
+    return target
+
+
+def _drop_resolved_pending(review_id: int) -> None:
+    """A pending pair whose records have since been merged (by a person or transitively) needs no decision."""
+    for group in DuplicateGroup.objects.filter(review_id=review_id, status=Status.PENDING).prefetch_related("records"):
+        primaries = {r.duplicate_of_id or r.pk for r in group.records.all()}
+        if len(primaries) == 1:
+            group.delete()
+
+
+def _check_editor(user: User | AnonymousUser, review_id: int) -> Review:
+    return review_get_for_user(user=user, review_id=review_id, role=Membership.Role.EDITOR)
+
+
+@transaction.atomic
+def duplicates_merge(*, user: User | AnonymousUser, review_id: int, record_ids: list[int]) -> DuplicateGroup:
+    """A person merges records (at least two) of the review into one publication (owner or editor)."""
+    review = _check_editor(user, review_id)
+    Review.objects.select_for_update().get(pk=review.pk)
+    ids = sorted(set(record_ids))
+    if len(ids) < 2:
+        raise ValidationError({"records": "Give at least two records to merge."})
+    found = set(
+        Record.objects.filter(pk__in=ids, review=review, batch__status=Import.Status.SUCCEEDED).values_list(
+            "pk", flat=True
+        )
+    )
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise ValidationError({"records": f"Not records of this review: {', '.join(map(str, missing))}."})
+    return _merge(ids, review_id=review.pk, status=Status.CONFIRMED, user=cast(User, user), reason="merged by a person")
+
+
+@transaction.atomic
+def duplicate_group_split(*, user: User | AnonymousUser, review_id: int, group_id: int) -> DuplicateGroup:
+    """Keep a group's records apart: each becomes its own publication again, and the engine will not propose
+    them together again (owner or editor)."""
+    review = _check_editor(user, review_id)
+    Review.objects.select_for_update().get(pk=review.pk)
+    try:
+        group = DuplicateGroup.objects.select_for_update().get(pk=group_id, review=review)
+    except DuplicateGroup.DoesNotExist as exc:
+        from django.http import Http404
+
+        raise Http404("No such duplicate group in this review.") from exc
+    if group.status == Status.SPLIT:
+        return group
+    member_ids = list(group.records.values_list("pk", flat=True))
+    Record.objects.filter(pk__in=member_ids).update(duplicate_of=None)
+    group.status, group.decided_by, group.decided_at = Status.SPLIT, cast(User, user), timezone.now()
+    group.save()
+    return group

@@ -1,0 +1,223 @@
+"""Import writes: accept an upload (request), process it (worker). A failed import adds no records."""
+
+import hashlib
+import logging
+from datetime import date
+from pathlib import PurePath
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from core.exceptions import ServiceConflict
+from reviews.importers import FORMATS, ImportFormatError, ParsedRecord, iter_records
+from reviews.models import Import, Membership, Record, Review
+from reviews.selectors import review_get_for_user
+from reviews.services.duplicates import dedupe_review
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_EXTENSIONS = (".ris", ".txt", ".nbib", ".medline", ".ciw", ".enl", ".xml", ".bib", ".csv", ".tsv", ".json")
+CHUNK = 2000
+MAX_WARNINGS_KEPT = 500
+# Column limits of Record; longer values are cut here but kept whole in `raw`.
+_LIMITS = {
+    "volume": 100,
+    "issue": 100,
+    "pages": 100,
+    "doi": 255,
+    "pmid": 20,
+    "registry_id": 64,
+    "language": 100,
+    "publication_type": 200,
+}
+
+
+def import_start(
+    *,
+    user: User | AnonymousUser,
+    review_id: int,
+    file: UploadedFile,
+    source: str,
+    source_kind: str = Import.SourceKind.DATABASE,
+    searched_on: date | None = None,
+    strategy: str = "",
+    format: str = "",
+    confirm_duplicate_file: bool = False,
+) -> Import:
+    """Store the upload and queue its processing (owner or editor). Refuses a file already imported into this
+    review unless `confirm_duplicate_file`."""
+    review = review_get_for_user(user=user, review_id=review_id, role=Membership.Role.EDITOR)
+    errors: dict[str, str] = {}
+    name = PurePath(file.name or "upload").name[:255]
+    limit = settings.SIEVE_MAX_IMPORT_MB * 1024 * 1024
+    if not source.strip():
+        errors["source"] = "Name the source, e.g. “MEDLINE (Ovid)”."
+    if source_kind not in Import.SourceKind.values:
+        errors["source_kind"] = f"Choose one of {', '.join(Import.SourceKind.values)}."
+    if format and format not in FORMATS:
+        errors["format"] = (
+            f"Unknown format “{format}”; leave it empty to detect, or choose one of {', '.join(FORMATS)}."
+        )
+    if not name.lower().endswith(ALLOWED_EXTENSIONS):
+        errors["file"] = (
+            f"{name}: Sieve imports {', '.join(ALLOWED_EXTENSIONS)} files "
+            "(exports from databases, registers and reference managers)."
+        )
+    elif not file.size:
+        errors["file"] = f"{name} is empty."
+    elif file.size > limit:
+        errors["file"] = (
+            f"{name} is {file.size / 1024 / 1024:.0f} MB; the limit is {settings.SIEVE_MAX_IMPORT_MB} MB "
+            "(SIEVE_MAX_IMPORT_MB). Split the export into smaller files."
+        )
+    if errors:
+        raise ValidationError(errors)
+    digest = hashlib.sha256()
+    for chunk in file.chunks():
+        digest.update(chunk)
+    content_hash = digest.hexdigest()
+    with transaction.atomic():
+        earlier = (
+            review.imports.filter(content_hash=content_hash).exclude(status=Import.Status.FAILED).order_by("id").first()
+        )
+        if earlier and not confirm_duplicate_file:
+            raise ServiceConflict(
+                f"This file was already imported on {earlier.created_at:%d %b %Y} as “{earlier.source}” "
+                f"({earlier.filename}, {earlier.records_added} records). Confirm to import it again."
+            )
+        batch = Import(
+            review=review,
+            source=source.strip()[:200],
+            source_kind=source_kind,
+            searched_on=searched_on,
+            strategy=strategy,
+            filename=name,
+            size=file.size,
+            content_hash=content_hash,
+            format_requested=format,
+            created_by=user if isinstance(user, User) else None,
+            stage="Waiting for a worker",
+        )
+        file.seek(0)
+        batch.file.save(name, file, save=False)
+        batch.save()
+        from reviews.tasks import import_run
+
+        batch_id = batch.pk
+        transaction.on_commit(lambda: import_run.delay(batch_id))
+    return batch
+
+
+def _progress(batch_id: int, **fields: object) -> None:
+    Import.objects.filter(pk=batch_id).update(**fields)
+
+
+def _record(review_id: int, batch_id: int, position: int, parsed: ParsedRecord) -> Record:
+    values = {name: getattr(parsed, name)[:limit] for name, limit in _LIMITS.items()}
+    return Record(
+        review_id=review_id,
+        batch_id=batch_id,
+        position=position,
+        line=parsed.line,
+        title=parsed.title,
+        abstract=parsed.abstract,
+        authors=parsed.authors,
+        year=parsed.year if parsed.year is None or -32768 < parsed.year < 32768 else None,
+        journal=parsed.journal,
+        keywords=parsed.keywords,
+        url=parsed.url,
+        raw=parsed.raw,
+        **values,
+    )
+
+
+def import_process(*, import_id: int) -> Import:
+    """Parse, store and deduplicate an import (worker). Idempotent: a finished import is left alone, and rows of
+    an interrupted earlier attempt are removed first. On any failure the import's records are removed."""
+    batch = Import.objects.select_related("review").get(pk=import_id)
+    if batch.finished:
+        return batch
+    Record.objects.filter(batch=batch).delete()
+    _progress(batch.pk, status=Import.Status.RUNNING, started_at=timezone.now(), progress=1, stage="Reading the file")
+    try:
+        with batch.file.open("rb") as handle:
+            data = handle.read()
+        total_lines = max(data.count(b"\n"), 1)
+        fmt, records = iter_records(data, filename=batch.filename, format=batch.format_requested or None)
+        del data
+        _progress(batch.pk, format=fmt, stage=f"Reading {FORMATS[fmt].label} records")
+        found, warnings, warning_count = _store(batch, records, total_lines)
+        _progress(batch.pk, progress=90, records_found=found, stage="Looking for duplicates across the review")
+        touched = dedupe_review(review_id=batch.review_id, extra_batch_id=batch.pk)
+        duplicates = Record.objects.filter(batch=batch, pk__in=touched).count() if touched else 0
+        _progress(
+            batch.pk,
+            status=Import.Status.SUCCEEDED,
+            progress=100,
+            stage="Done",
+            records_added=found,
+            duplicates_found=duplicates,
+            warnings=warnings,
+            warning_count=warning_count,
+            finished_at=timezone.now(),
+        )
+    except ImportFormatError as exc:
+        _fail(batch, [{"line": exc.line, "record": exc.record, "message": exc.message}])
+    except Exception:
+        logger.exception("import %s failed unexpectedly", batch.pk)
+        _fail(
+            batch,
+            [
+                {
+                    "line": None,
+                    "record": None,
+                    "message": "Sieve could not finish this import because of an "
+                    "internal error; it has been logged. Nothing was added.",
+                }
+            ],
+        )
+        raise
+    batch.refresh_from_db()
+    return batch
+
+
+def _store(batch: Import, records, total_lines: int) -> tuple[int, list[dict], int]:  # type: ignore[no-untyped-def]
+    found = 0
+    warnings: list[dict] = []
+    warning_count = 0
+    chunk: list[Record] = []
+    for parsed in records:
+        found += 1
+        for message in parsed.warnings:
+            warning_count += 1
+            if len(warnings) < MAX_WARNINGS_KEPT:
+                warnings.append({"record": found, "line": parsed.line, "message": message})
+        chunk.append(_record(batch.review_id, batch.pk, found, parsed))
+        if len(chunk) >= CHUNK:
+            Record.objects.bulk_create(chunk)
+            chunk = []
+            done = min(88, 2 + int(86 * (parsed.line or 0) / total_lines))
+            _progress(batch.pk, progress=done, records_found=found, stage=f"Stored {found:,} records")
+    if chunk:
+        Record.objects.bulk_create(chunk)
+    return found, warnings, warning_count
+
+
+def _fail(batch: Import, errors: list[dict]) -> None:
+    Record.objects.filter(batch=batch).delete()
+    _progress(
+        batch.pk,
+        status=Import.Status.FAILED,
+        stage="Failed",
+        errors=errors,
+        records_added=0,
+        duplicates_found=0,
+        finished_at=timezone.now(),
+    )
+
+
+__all__ = ["import_process", "import_start", "ALLOWED_EXTENSIONS", "Review"]
