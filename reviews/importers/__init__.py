@@ -52,7 +52,13 @@ def decode(data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        guess = from_bytes(data[:2_000_000]).best()
+        # Judge from the start and from around the first non-UTF-8 byte, which may lie far into a large file.
+        sample = data if len(data) <= 2_000_000 else data[:1_000_000] + data[max(exc.start - 1000, 0) :][:1_000_000]
+        results = from_bytes(sample)
+        guess = results.best()
+        # Too little text for a language check (coherence 0): a Korean guess may be GBK (CNKI, Wanfang, SinoMed).
+        if guess is not None and guess.encoding in ("cp949", "euc_kr", "johab") and guess.coherence == 0:
+            guess = next((r for r in results if r.encoding == "gb18030" and r.chaos <= guess.chaos + 0.1), guess)
         if guess is None or guess.encoding in ("utf_8", "utf_8_sig") or _looks_binary(data):
             line = data.count(b"\n", 0, exc.start) + 1
             raise ImportFormatError(
@@ -60,7 +66,14 @@ def decode(data: bytes) -> str:
                 "UTF-8); export it again as UTF-8 text",
                 line=line,
             ) from exc
-        text = data.decode(guess.encoding, errors="strict")
+        try:
+            text = data.decode(guess.encoding, errors="strict")
+        except UnicodeDecodeError as mixed:
+            raise ImportFormatError(
+                f"the file mixes encodings: byte 0x{data[mixed.start]:02x} is not {guess.encoding}; "
+                "export it again as UTF-8",
+                line=data.count(b"\n", 0, mixed.start) + 1,
+            ) from mixed
     if "\x00" in text[:10_000] or _looks_binary(data):
         raise ImportFormatError("this is a binary file, not a bibliographic export")
     return text.replace("\r\n", "\n").replace("\r", "\n")

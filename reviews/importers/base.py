@@ -97,7 +97,10 @@ _WS = re.compile(r"[ \t\r\f\v\u00a0]+")
 def clean_text(value: object, *, keep_paragraphs: bool = False) -> str:
     if value is None:
         return ""
-    text = str(value)
+    text = value if isinstance(value, str) else str(value)
+    if not keep_paragraphs:
+        # str.split() with no argument splits on all whitespace, NBSP included: one C-level pass.
+        return " ".join(text.split())
     if keep_paragraphs:
         lines = [_WS.sub(" ", line).strip() for line in text.split("\n")]
         return "\n".join(line for line in lines if line).strip()

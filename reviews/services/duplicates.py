@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
+from reviews import record_writer
 from reviews.dedupe import DedupeRecord, find_duplicates
 from reviews.models import DuplicateGroup, Import, Membership, Record, Review
 from reviews.selectors import review_get_for_user
@@ -158,12 +159,13 @@ def _apply_auto(
         links += [through(duplicategroup_id=target, record_id=m) for m in members - present]
         DuplicateGroup.objects.filter(pk=target).update(primary_id=primary)
     through.objects.bulk_create(links, batch_size=5000)
-    updates = [
-        Record(pk=m, duplicate_of_id=None if m == primary else primary)
-        for primary, members in [(g.primary_id, mem) for g, mem in new_groups] + [(p, mem) for _, mem, p in extend]
-        for m in members
-    ]
-    Record.objects.bulk_update(updates, ["duplicate_of"], batch_size=1000)
+    record_writer.set_duplicate_of(
+        [
+            (m, None if m == primary else primary)
+            for primary, members in [(g.primary_id, mem) for g, mem in new_groups] + [(p, mem) for _, mem, p in extend]
+            for m in members
+        ]
+    )
     return touched, together
 
 

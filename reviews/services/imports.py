@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+from collections.abc import Iterator
 from datetime import date
 from pathlib import PurePath
 
@@ -13,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import ServiceConflict
+from reviews import record_writer
 from reviews.importers import FORMATS, ImportFormatError, ParsedRecord, iter_records
 from reviews.models import Import, Membership, Record, Review
 from reviews.selectors import review_get_for_user
@@ -21,19 +23,8 @@ from reviews.services.duplicates import dedupe_review
 logger = logging.getLogger(__name__)
 
 ALLOWED_EXTENSIONS = (".ris", ".txt", ".nbib", ".medline", ".ciw", ".enl", ".xml", ".bib", ".csv", ".tsv", ".json")
-CHUNK = 2000
+CHUNK = 5000
 MAX_WARNINGS_KEPT = 500
-# Column limits of Record; longer values are cut here but kept whole in `raw`.
-_LIMITS = {
-    "volume": 100,
-    "issue": 100,
-    "pages": 100,
-    "doi": 255,
-    "pmid": 20,
-    "registry_id": 64,
-    "language": 100,
-    "publication_type": 200,
-}
 
 
 def import_start(
@@ -116,25 +107,6 @@ def _progress(batch_id: int, **fields: object) -> None:
     Import.objects.filter(pk=batch_id).update(**fields)
 
 
-def _record(review_id: int, batch_id: int, position: int, parsed: ParsedRecord) -> Record:
-    values = {name: getattr(parsed, name)[:limit] for name, limit in _LIMITS.items()}
-    return Record(
-        review_id=review_id,
-        batch_id=batch_id,
-        position=position,
-        line=parsed.line,
-        title=parsed.title,
-        abstract=parsed.abstract,
-        authors=parsed.authors,
-        year=parsed.year if parsed.year is None or -32768 < parsed.year < 32768 else None,
-        journal=parsed.journal,
-        keywords=parsed.keywords,
-        url=parsed.url,
-        raw=parsed.raw,
-        **values,
-    )
-
-
 def import_process(*, import_id: int) -> Import:
     """Parse, store and deduplicate an import (worker). Idempotent: a finished import is left alone, and rows of
     an interrupted earlier attempt are removed first. On any failure the import's records are removed."""
@@ -185,25 +157,26 @@ def import_process(*, import_id: int) -> Import:
     return batch
 
 
-def _store(batch: Import, records, total_lines: int) -> tuple[int, list[dict], int]:  # type: ignore[no-untyped-def]
+def _store(batch: Import, records: Iterator[ParsedRecord], total_lines: int) -> tuple[int, list[dict], int]:
     found = 0
     warnings: list[dict] = []
     warning_count = 0
-    chunk: list[Record] = []
-    for parsed in records:
-        found += 1
-        for message in parsed.warnings:
-            warning_count += 1
-            if len(warnings) < MAX_WARNINGS_KEPT:
-                warnings.append({"record": found, "line": parsed.line, "message": message})
-        chunk.append(_record(batch.review_id, batch.pk, found, parsed))
-        if len(chunk) >= CHUNK:
-            Record.objects.bulk_create(chunk)
-            chunk = []
-            done = min(88, 2 + int(86 * (parsed.line or 0) / total_lines))
-            _progress(batch.pk, progress=done, records_found=found, stage=f"Stored {found:,} records")
-    if chunk:
-        Record.objects.bulk_create(chunk)
+    chunk: list[tuple] = []
+    now = timezone.now()
+    with record_writer.BackgroundInserter() as inserter:
+        for parsed in records:
+            found += 1
+            for message in parsed.warnings:
+                warning_count += 1
+                if len(warnings) < MAX_WARNINGS_KEPT:
+                    warnings.append({"record": found, "line": parsed.line, "message": message})
+            chunk.append(record_writer.row(batch.review_id, batch.pk, found, parsed, now))
+            if len(chunk) >= CHUNK:
+                inserter.put(chunk)
+                chunk = []
+                done = min(88, 2 + int(86 * (parsed.line or 0) / total_lines))
+                _progress(batch.pk, progress=done, records_found=found, stage=f"Stored {found:,} records")
+        inserter.put(chunk)
     return found, warnings, warning_count
 
 
