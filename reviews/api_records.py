@@ -20,7 +20,9 @@ from reviews.services import imports as import_services
 
 
 class ImportSerializer(serializers.ModelSerializer):
-    errors = serializers.JSONField(read_only=True, help_text='[{"line", "record", "message"}]; empty unless failed.')
+    errors = serializers.JSONField(  # type: ignore[assignment]
+        read_only=True, help_text='[{"line", "record", "message"}]; empty unless failed.'
+    )
     warnings = serializers.JSONField(
         read_only=True, help_text='[{"line", "record", "message"}] about single records (e.g. no title); first 500.'
     )
@@ -59,7 +61,9 @@ class ImportCreateSerializer(serializers.Serializer):
         help_text="The export: RIS, PubMed/MEDLINE, Web of Science, EndNote, BibTeX, CSV/TSV, "
         "ClinicalTrials.gov (CSV/JSON) or WHO ICTRP (XML/CSV)."
     )
-    source = serializers.CharField(max_length=200, help_text="As it should appear in PRISMA, e.g. “MEDLINE (Ovid)”.")
+    source = serializers.CharField(  # type: ignore[assignment]
+        max_length=200, help_text="As it should appear in PRISMA, e.g. “MEDLINE (Ovid)”."
+    )
     source_kind = serializers.ChoiceField(choices=Import.SourceKind.choices, default=Import.SourceKind.DATABASE)
     searched_on = serializers.DateField(required=False, allow_null=True)
     strategy = serializers.CharField(required=False, allow_blank=True, default="")
@@ -74,9 +78,9 @@ class ImportCreateSerializer(serializers.Serializer):
 
 
 class RecordSerializer(serializers.ModelSerializer):
-    source = serializers.CharField(source="batch.source", read_only=True)
+    source = serializers.CharField(source="batch.source", read_only=True)  # type: ignore[assignment]
     import_id = serializers.IntegerField(source="batch_id", read_only=True)
-    duplicate_of = serializers.PrimaryKeyRelatedField(read_only=True)
+    duplicate_of: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
         model = Record
@@ -111,7 +115,7 @@ class RecordDetailSerializer(RecordSerializer):
 
 
 class DuplicateMemberSerializer(serializers.ModelSerializer):
-    source = serializers.CharField(source="batch.source", read_only=True)
+    source = serializers.CharField(source="batch.source", read_only=True)  # type: ignore[assignment]
 
     class Meta:
         model = Record
@@ -148,7 +152,7 @@ class MergeSerializer(serializers.Serializer):
 
 
 class _ReviewScoped:
-    request: Request
+    request: Any
     kwargs: dict[str, Any]
 
     def _review(self, role: str = Membership.Role.REVIEWER) -> Review:

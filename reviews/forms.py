@@ -65,4 +65,6 @@ class RecordFilterForm(forms.Form):
 
     def __init__(self, *args, sources: list[str], **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.fields["source"].choices = [("", "All sources")] + [(s, s) for s in sources]
+        source = self.fields["source"]
+        assert isinstance(source, forms.ChoiceField)  # noqa: S101 - declared above
+        source.choices = [("", "All sources")] + [(s, s) for s in sources]

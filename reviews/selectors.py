@@ -1,5 +1,7 @@
 """Reads, scoped to what the user may see. A review the user is not a member of does not exist (404)."""
 
+from typing import Any
+
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -104,17 +106,18 @@ def record_get(*, review: Review, record_id: int | str) -> Record:
         raise Http404("No such record in this review.") from exc
 
 
-def record_counts_by_source(*, review: Review) -> list[dict]:
+def record_counts_by_source(*, review: Review) -> list[dict[str, Any]]:
     """Per source: records imported, duplicates among them, and what remains; for the records page and PRISMA."""
-    return list(
+    rows = (
         Record.objects.filter(review=review, batch__status=Import.Status.SUCCEEDED)
         .values("batch__source", "batch__source_kind")
         .annotate(
             records=Count("id"),
-            duplicates=Count("id", filter=Q(duplicate_of__isnull=False)),
+            duplicate_count=Count("id", filter=Q(duplicate_of__isnull=False)),
         )
         .order_by("batch__source")
     )
+    return [dict(row) for row in rows]
 
 
 def duplicate_group_list(*, review: Review, status: str = "") -> QuerySet[DuplicateGroup]:

@@ -81,7 +81,7 @@ def records(request: HttpRequest, review_id: int) -> HttpResponse:
         "page": page,
         "counts": counts,
         "total": sum(c["records"] for c in counts),
-        "total_duplicates": sum(c["duplicates"] for c in counts),
+        "total_duplicates": sum(c["duplicate_count"] for c in counts),
         "query": query.urlencode(),
     }
     return render(request, "reviews/records.html", context)

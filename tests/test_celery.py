@@ -24,7 +24,7 @@ def test_round_trip_through_redis_with_a_real_worker(celery_worker):
 def test_round_trip_through_the_embedded_file_system_queue(tmp_path):
     queue = tmp_path / "queue"
     queue.mkdir()
-    embedded = Celery("sieve-embedded-test")
+    embedded = Celery("sieve-embedded-test", set_as_current=False)
     embedded.conf.update(
         broker_url="filesystem://",
         broker_transport_options={

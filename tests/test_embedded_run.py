@@ -99,6 +99,7 @@ def test_make_run_on_the_embedded_default(embedded_env, tmp_path):
         queue = Path(embedded_env["SIEVE_VAR_DIR"]) / "broker" / "queue"
         sender = Celery(
             "sender",
+            set_as_current=False,
             broker="filesystem://",
             broker_transport_options={"data_folder_in": str(queue), "data_folder_out": str(queue)},
         )

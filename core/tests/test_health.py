@@ -25,7 +25,7 @@ def test_healthz_names_the_database_when_down(client):
 
 
 def test_healthz_names_the_broker_when_down(client):
-    dead = Celery("dead-broker", broker="redis://127.0.0.1:1/0")
+    dead = Celery("dead-broker", broker="redis://127.0.0.1:1/0", set_as_current=False)
     with mock.patch("core.health.app", dead):
         response = client.get("/healthz")
     assert response.status_code == 503
@@ -37,6 +37,7 @@ def test_broker_status_checks_the_filesystem_queue_folder(tmp_path):
     missing = tmp_path / "nowhere"
     embedded = Celery(
         "embedded",
+        set_as_current=False,
         broker="filesystem://",
         broker_transport_options={"data_folder_in": str(missing), "data_folder_out": str(missing)},
     )

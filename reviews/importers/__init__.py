@@ -76,7 +76,9 @@ def decode(data: bytes) -> str:
             ) from mixed
     if "\x00" in text[:10_000] or _looks_binary(data):
         raise ImportFormatError("this is a binary file, not a bibliographic export")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:  # each replace copies the whole text: only when needed (large files)
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 def _looks_binary(data: bytes) -> bool:

@@ -2,7 +2,7 @@
 points to its group's primary record and can be split off again."""
 
 from collections.abc import Callable, Iterable
-from typing import cast
+from typing import Any, cast
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
@@ -20,7 +20,7 @@ MERGED = (Status.AUTO, Status.CONFIRMED)
 _FIELDS = ("id", "title", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid", "registry_id")
 
 
-def _completeness(row: dict) -> tuple:
+def _completeness(row: Any) -> tuple:
     """Which record of a group to keep as primary: the most complete, then the first imported."""
     return (
         -bool(row.get("abstract")),
@@ -257,9 +257,12 @@ def _merge(
     for group in merged:
         ids.update(r.pk for r in group.records.all())
     settled_pending = [g for g in existing if g.status == Status.PENDING and {r.pk for r in g.records.all()} <= ids]
-    target = (merged or settled_pending or [None])[0]
-    if target is None:
-        target = DuplicateGroup(review_id=review_id, status=status, score=score, reason=reason[:300])
+    candidates = merged or settled_pending
+    target = (
+        candidates[0]
+        if candidates
+        else DuplicateGroup(review_id=review_id, status=status, score=score, reason=reason[:300])
+    )
     rows = list(Record.objects.filter(pk__in=ids).values("id", "abstract", "doi", "authors", "year", "journal"))
     primary_id = min(rows, key=_completeness)["id"]
     target.primary_id = primary_id

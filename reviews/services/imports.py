@@ -1,7 +1,9 @@
 """Import writes: accept an upload (request), process it (worker). A failed import adds no records."""
 
+import gc
 import hashlib
 import logging
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import PurePath
@@ -87,7 +89,7 @@ def import_start(
             searched_on=searched_on,
             strategy=strategy,
             filename=name,
-            size=file.size,
+            size=file.size or 0,
             content_hash=content_hash,
             format_requested=format,
             created_by=user if isinstance(user, User) else None,
@@ -115,6 +117,11 @@ def import_process(*, import_id: int) -> Import:
         return batch
     Record.objects.filter(batch=batch).delete()
     _progress(batch.pk, status=Import.Status.RUNNING, started_at=timezone.now(), progress=1, stage="Reading the file")
+    # Parsing makes millions of small objects and no reference cycles: the cyclic garbage collector would
+    # rescan them over and over for nothing (it doubled the parse time of a 100,000-record file).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    clock = time.perf_counter()
     try:
         with batch.file.open("rb") as handle:
             data = handle.read()
@@ -123,16 +130,21 @@ def import_process(*, import_id: int) -> Import:
         del data
         _progress(batch.pk, format=fmt, stage=f"Reading {FORMATS[fmt].label} records")
         found, warnings, warning_count = _store(batch, records, total_lines)
+        stored = time.perf_counter()
         _progress(batch.pk, progress=90, records_found=found, stage="Looking for duplicates across the review")
         touched = dedupe_review(review_id=batch.review_id, extra_batch_id=batch.pk)
-        duplicates = Record.objects.filter(batch=batch, pk__in=touched).count() if touched else 0
+        mine = set(Record.objects.filter(batch=batch).values_list("pk", flat=True)) if touched else set()
+        logger.info(
+            "import %s: %s records parsed and stored in %.1f s, deduplicated in %.1f s",
+            batch.pk, found, stored - clock, time.perf_counter() - stored,
+        )  # fmt: skip
         _progress(
             batch.pk,
             status=Import.Status.SUCCEEDED,
             progress=100,
             stage="Done",
             records_added=found,
-            duplicates_found=duplicates,
+            duplicates_found=len(mine & touched),
             warnings=warnings,
             warning_count=warning_count,
             finished_at=timezone.now(),
@@ -153,6 +165,9 @@ def import_process(*, import_id: int) -> Import:
             ],
         )
         raise
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     batch.refresh_from_db()
     return batch
 

@@ -212,6 +212,7 @@ def test_merge_refuses_records_of_another_review(cast, api, tasks):
         other = upload(api("dave"), cast.other_review, RIS_EMBASE, name="e.ris")
     foreign = tasks.wait_import(other.json()["id"])
     theirs = Record.objects.filter(batch=foreign).values_list("pk", flat=True).first()
+    assert theirs is not None
     response = api("bob").post(
         f"/api/v1/reviews/{cast.review.pk}/duplicates/merge/", {"records": [mine[0], theirs]}, format="json"
     )
