@@ -32,9 +32,15 @@ def test_round_trip_through_the_embedded_file_system_queue(tmp_path):
             "data_folder_in": str(queue),
             "data_folder_out": str(queue),
             "processed_folder": str(tmp_path / "processed"),
+            "control_folder": str(tmp_path / "control"),
         }
         if settings.CELERY_BROKER_URL.startswith("filesystem")
-        else {"data_folder_in": str(queue), "data_folder_out": str(queue), "store_processed": False},
+        else {
+            "data_folder_in": str(queue),
+            "data_folder_out": str(queue),
+            "control_folder": str(tmp_path / "control"),
+            "store_processed": False,
+        },
         result_backend="cache+memory://",
         task_acks_late=True,
     )

@@ -101,7 +101,11 @@ def test_make_run_on_the_embedded_default(embedded_env, tmp_path):
             "sender",
             set_as_current=False,
             broker="filesystem://",
-            broker_transport_options={"data_folder_in": str(queue), "data_folder_out": str(queue)},
+            broker_transport_options={
+                "data_folder_in": str(queue),
+                "data_folder_out": str(queue),
+                "control_folder": str(queue.parent / "control"),
+            },
         )
         sender.send_task("core.ping", args=["hello"])
         assert list(queue.iterdir()), "the message was not written to the queue"
