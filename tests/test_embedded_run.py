@@ -127,3 +127,38 @@ def test_make_run_on_the_embedded_default(embedded_env, tmp_path):
         else:
             os.kill(worker_pid, signal.SIGKILL)
             pytest.fail("the worker outlived the server")
+
+
+def _gone(pid: int, seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        # A zombie (exited, not yet reaped) counts as gone.
+        status = Path(f"/proc/{pid}/status")
+        if status.exists() and "\nState:\tZ" in status.read_text():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux-only")
+def test_worker_does_not_outlive_a_killed_server(embedded_env):
+    assert _manage(embedded_env, "migrate", "--noinput").returncode == 0
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", f"127.0.0.1:{_free_port()}"],
+        cwd=ROOT,
+        env=embedded_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert server.stdout is not None
+    worker_pid = int(_find(r"Celery worker started \(pid (\d+)\)", server.stdout.readline()))
+    server.kill()
+    server.wait(timeout=10)
+    if not _gone(worker_pid):
+        os.kill(worker_pid, signal.SIGKILL)
+        pytest.fail("the worker outlived a server killed with SIGKILL")

@@ -18,6 +18,15 @@ from django.core.management.base import BaseCommand
 from config.celery import ensure_broker_folders
 
 
+def _die_with_parent() -> None:
+    """Linux: the worker gets SIGTERM if this server process dies, even by SIGKILL, instead of living on."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class Command(BaseCommand):
     help = "Run the development server and one Celery worker beside it."
 
@@ -47,6 +56,7 @@ class Command(BaseCommand):
                 ],
                 env={**os.environ},
                 start_new_session=True,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets a signal, no locks taken
             )
             self.stdout.write(f"Celery worker started (pid {worker.pid}) on {settings.CELERY_BROKER_URL}")
         try:
