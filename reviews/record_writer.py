@@ -4,6 +4,7 @@ Written by hand because Django's bulk_create spends most of a 100,000-record imp
 and preparing each value; here rows go straight to the database: PostgreSQL's COPY (psycopg2 copy_expert) or,
 on SQLite, one executemany per chunk. Columns and their order come from the Record model itself."""
 
+import csv
 import io
 import json
 from collections.abc import Sequence
@@ -52,25 +53,24 @@ def insert(rows: Sequence[tuple]) -> None:
     names = ", ".join(connection.ops.quote_name(c) for c in COLUMNS)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # CSV through the C csv writer: an empty unquoted field is NULL (line, year, duplicate_of), and
+            # FORCE_NOT_NULL keeps empty text as "" in the text columns. decode() has removed NUL characters.
             buffer = io.StringIO()
-            buffer.writelines(_copy_line(r) for r in rows)
+            csv.writer(buffer, lineterminator="\n").writerows(rows)
             buffer.seek(0)
-            cursor.cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN", buffer)  # type: ignore[attr-defined]
+            cursor.cursor.copy_expert(  # type: ignore[attr-defined]
+                f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL ({_TEXT_COLUMNS}))", buffer
+            )
         else:
             marks = ", ".join(["%s"] * len(COLUMNS))
             cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608 - fixed names
 
 
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": ""})
-
-
-def _copy_line(values: tuple) -> str:
-    """One line of COPY's text format: tab-separated, backslash escapes, \\N for NULL. NUL characters cannot be
-    stored in PostgreSQL text at all and are dropped."""
-    return (
-        "\t".join("\\N" if v is None else (v.translate(_ESCAPES) if isinstance(v, str) else str(v)) for v in values)
-        + "\n"
-    )
+_TEXT_COLUMNS = ", ".join(
+    c
+    for c in COLUMNS
+    if c not in ("review_id", "batch_id", "position", "line", "year", "duplicate_of_id", "created_at")
+)
 
 
 def set_duplicate_of(pairs: Sequence[tuple[int, int | None]]) -> None:

@@ -76,6 +76,8 @@ def decode(data: bytes) -> str:
             ) from mixed
     if "\x00" in text[:10_000] or _looks_binary(data):
         raise ImportFormatError("this is a binary file, not a bibliographic export")
+    if "\x00" in text:  # a stray NUL later in a text export: no database column can store it
+        text = text.replace("\x00", "")
     if "\r" in text:  # each replace copies the whole text: only when needed (large files)
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text

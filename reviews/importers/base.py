@@ -134,3 +134,17 @@ def find_registry_id(*values: str) -> str:
         if match:
             return match.group(1)
     return ""
+
+
+def iter_lines(text: str, block: int = 1 << 20) -> Iterator[str]:
+    """The lines of `text` exactly as `text.split("\\n")` gives them, a block at a time: a 200 MB export
+    does not become one list of millions of strings at once (it doubled an import's peak memory)."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", min(start + block, size))
+        if end < 0:
+            yield from text[start:].split("\n")
+            return
+        yield from text[start:end].split("\n")
+        start = end + 1
+    yield ""  # the text was empty or ended with a newline

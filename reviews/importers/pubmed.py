@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from reviews.importers.base import DOI_RE, ImportFormatError, ParsedRecord, find_registry_id, parse_year
+from reviews.importers.base import DOI_RE, ImportFormatError, ParsedRecord, find_registry_id, iter_lines, parse_year
 
 name = "pubmed"
 label = "PubMed/MEDLINE"
@@ -48,7 +48,7 @@ def parse(text: str, *, filename: str = "") -> Iterator[ParsedRecord]:
         if raw is not None and last_tag:
             raw.setdefault(last_tag, []).append("\n".join(pieces))
 
-    for number, line in enumerate(text.split("\n"), 1):
+    for number, line in enumerate(iter_lines(text), 1):
         if not line.strip():
             after_blank = True
             continue

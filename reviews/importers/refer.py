@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from reviews.importers.base import ImportFormatError, ParsedRecord, find_registry_id
+from reviews.importers.base import ImportFormatError, ParsedRecord, find_registry_id, iter_lines
 from reviews.importers.ris import doi_from_url, first_url, join_pages, split_authors, split_keywords, year_from
 
 name = "refer"
@@ -50,7 +50,7 @@ def parse(text: str, *, filename: str = "") -> Iterator[ParsedRecord]:
     last_tag = ""
     blank = False  # a blank line came since the last line with text
 
-    for number, line in enumerate(text.split("\n"), 1):
+    for number, line in enumerate(iter_lines(text), 1):
         if not line.strip():
             blank = True
             continue

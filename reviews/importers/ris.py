@@ -9,7 +9,7 @@ and APA PsycNet (`Provider:`/`Database:` header lines, `PMID  - ` tags).
 The line splitter is written by hand rather than with rispy: rispy maps tags to names, keeps only the first
 value of a repeated non-list tag, drops text between records without a word and does not report line numbers,
 while Sieve needs every tag exactly as exported (`raw`), the line where each record starts and a line number
-for every error. It is a plain loop over `str.split("\n")` with slicing and no regular expression on the
+for every error. It is a plain loop over the lines (base.iter_lines) with slicing and no regular expression on the
 common path; what it costs beyond rispy.load is mostly the one list per tag that `raw` holds.
 """
 
@@ -24,6 +24,7 @@ from reviews.importers.base import (
     ImportFormatError,
     ParsedRecord,
     find_registry_id,
+    iter_lines,
     normalize_doi,
     parse_year,
 )
@@ -153,7 +154,7 @@ def parse(text: str, *, filename: str = "") -> Iterator[ParsedRecord]:
     extra: list[str] | None = None  # continuation lines of the last value, joined when the next tag comes
     last_end = 0  # line of the last ER
 
-    for number, line in enumerate(text.split("\n"), 1):
+    for number, line in enumerate(iter_lines(text), 1):
         if line[2:5] == "  -" and line[0] in upper and line[1] in upper_digit:
             tag = line[:2]
             if inside and raw is not None:

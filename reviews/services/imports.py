@@ -130,6 +130,7 @@ def import_process(*, import_id: int) -> Import:
         del data
         _progress(batch.pk, format=fmt, stage=f"Reading {FORMATS[fmt].label} records")
         found, warnings, warning_count = _store(batch, records, total_lines)
+        del records  # the exhausted generator still holds the file's whole text: free it before deduplicating
         stored = time.perf_counter()
         _progress(batch.pk, progress=90, records_found=found, stage="Looking for duplicates across the review")
         touched = dedupe_review(review_id=batch.review_id, extra_batch_id=batch.pk)

@@ -1,0 +1,62 @@
+"""The shared pieces of the importers: line splitting, decoding, identifiers."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reviews.importers import ImportFormatError, decode, parse_file
+from reviews.importers.base import iter_lines, normalize_doi
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab\n", max_size=60), st.integers(min_value=1, max_value=8))
+def test_iter_lines_is_str_split(text, block):
+    assert list(iter_lines(text, block)) == text.split("\n")
+
+
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("https://doi.org/10.1200/JCO.2012.42.1081", "10.1200/jco.2012.42.1081"),
+        ("doi:10.1007/BF03011718.", "10.1007/bf03011718"),
+        ("http://dx.doi.org/10.1002/14651858.CD003351.pub3", "10.1002/14651858.cd003351.pub3"),
+        ("not a doi", ""),
+    ],
+)
+def test_normalize_doi(raw, expected):
+    assert normalize_doi(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"", "the file is empty"),
+        (b"   \n\n", "the file is empty"),
+        (b"%PDF-1.7 ...", "this is a PDF document, not a bibliographic export"),
+        (b"PK\x03\x04...", "this is a zip archive"),
+        (b"\x1f\x8b\x08...", "gzip-compressed"),
+        (bytes(range(256)) * 40, "not text"),
+    ],
+)
+def test_decode_refuses_what_is_not_text(data, message):
+    with pytest.raises(ImportFormatError, match=message):
+        decode(data)
+
+
+def test_decode_latin1_and_stray_nul():
+    assert decode("TI  - Caf\u00e9 study\n".encode("latin-1")) == "TI  - Café study\n"
+    assert "\x00" not in decode(b"TY  - JOUR\n" + b"TI  - x" * 3000 + b"\x00\nER  - \n")
+
+
+def test_mixed_encoding_far_into_a_file_is_read_or_refused_clearly():
+    """Latin-1 and UTF-8 mixed 2 MB into a file: one encoding is chosen for the whole file (mojibake shows
+    where the other was used), or the import is refused with the line; never an uncaught UnicodeError."""
+    data = b"TY  - JOUR\nTI  - plain ascii\nER  - \n" * 80_000
+    data += b"TY  - JOUR\nTI  - " + "caf\u00e9 ".encode("latin-1") + "na\u00efve \u4e2d".encode() + b"\nER  - \n"
+    try:
+        fmt, records = parse_file(data, filename="big.ris")
+    except ImportFormatError as exc:
+        assert exc.line is not None and exc.message
+    else:
+        assert fmt == "ris" and len(records) == 80_001
+        assert records[-1].title.startswith("caf")
