@@ -19,10 +19,21 @@ def test_schema_lists_the_endpoints(cast, web):
         "/api/v1/reviews/{id}/",
         "/api/v1/reviews/{review_pk}/members/",
         "/api/v1/reviews/{review_pk}/members/{id}/",
+        "/api/v1/reviews/{review_pk}/imports/",
+        "/api/v1/reviews/{review_pk}/imports/{id}/",
+        "/api/v1/reviews/{review_pk}/records/",
+        "/api/v1/reviews/{review_pk}/records/{id}/",
+        "/api/v1/reviews/{review_pk}/duplicates/",
+        "/api/v1/reviews/{review_pk}/duplicates/merge/",
+        "/api/v1/reviews/{review_pk}/duplicates/{id}/split/",
     ):
         assert path in schema["paths"], path
     assert "put" not in schema["paths"]["/api/v1/reviews/{id}/"]
     assert {"401", "403", "404", "409"} <= set(schema["paths"]["/api/v1/reviews/{id}/"]["patch"]["responses"])
+    upload = schema["paths"]["/api/v1/reviews/{review_pk}/imports/"]["post"]
+    assert "multipart/form-data" in upload["requestBody"]["content"] and "202" in upload["responses"]
+    record_filters = {p["name"] for p in schema["paths"]["/api/v1/reviews/{review_pk}/records/"]["get"]["parameters"]}
+    assert {"source", "duplicates", "q", "page"} <= record_filters
 
 
 def test_docs_render_from_local_assets_only(cast, web):
