@@ -41,11 +41,17 @@ def review_create(request: HttpRequest) -> HttpResponse:
 def review_detail(request: HttpRequest, review_id: int) -> HttpResponse:
     review = selectors.review_get_for_user(user=request.user, review_id=review_id)
     members = selectors.membership_list(review=review)
-    return render(
-        request,
-        "reviews/detail.html",
-        {"review": review, "members": members, "is_owner": role_at_least(review.my_role, Role.OWNER)},
-    )
+    counts = selectors.record_counts_by_source(review=review)
+    context = {
+        "review": review,
+        "members": members,
+        "is_owner": role_at_least(review.my_role, Role.OWNER),
+        "counts": counts,
+        "records": sum(c["records"] for c in counts),
+        "duplicates": sum(c["duplicate_count"] for c in counts),
+        "pending_duplicates": review.duplicate_groups.filter(status="pending").count(),
+    }
+    return render(request, "reviews/detail.html", context)
 
 
 @require_http_methods(["GET", "POST"])

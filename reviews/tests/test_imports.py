@@ -346,3 +346,13 @@ def test_records_page_lists_counts_and_filters(cast, web, api, tasks, django_ass
     assert "4 records" in body and "Embase (Ovid)" in body
     assert "1 record" in client.get(url + "?q=methadone").content.decode()
     assert "3 records" in client.get(url + "?duplicates=exclude").content.decode()
+
+
+def test_overview_shows_search_counts(cast, web, api, tasks):
+    empty = web("carol").get(reverse("reviews:detail", args=[cast.review.pk])).content.decode()
+    assert "No searches imported yet." in empty
+    run_upload(tasks, api("bob"), cast.review, RIS_MEDLINE)
+    run_upload(tasks, api("bob"), cast.review, RIS_EMBASE, name="embase.ris", source="Embase (Ovid)")
+    body = web("carol").get(reverse("reviews:detail", args=[cast.review.pk])).content.decode()
+    assert "MEDLINE (Ovid): 2 records" in body and "Embase (Ovid): 2 records" in body
+    assert "4 records, 1 duplicate removed" in body
