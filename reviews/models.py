@@ -164,12 +164,9 @@ class Record(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [
-            models.Index(fields=["review", "doi"], name="record_review_doi"),
-            models.Index(fields=["review", "pmid"], name="record_review_pmid"),
-            models.Index(fields=["review", "registry_id"], name="record_review_registry"),
-            models.Index(fields=["review", "duplicate_of"], name="record_review_duplicate"),
-        ]
+        # Deduplication matches identifiers in memory, not through the database: no index on doi/pmid/registry
+        # id, which would only slow every import down.
+        indexes = [models.Index(fields=["review", "duplicate_of"], name="record_review_duplicate")]
         constraints = [
             models.UniqueConstraint(fields=["batch", "position"], name="record_one_per_position_in_import"),
             models.CheckConstraint(
