@@ -2,6 +2,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from reviews.models import DuplicateGroup, Import, Membership, Record, Review
+from reviews.services import REVIEW_EDITABLE_FIELDS
 
 
 class MembershipInline(admin.TabularInline):
@@ -17,13 +18,7 @@ class ReviewAdmin(SimpleHistoryAdmin):
     inlines = [MembershipInline]
     readonly_fields = ["created_at", "updated_at", "version"]
     fields = [
-        "title",
-        "objectives",
-        "population",
-        "intervention",
-        "comparator",
-        "outcomes",
-        "eligibility_criteria",
+        *REVIEW_EDITABLE_FIELDS,
         "created_by",
         "created_at",
         "updated_at",

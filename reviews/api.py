@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from reviews import selectors, services
 from reviews.models import Membership, Review
+from reviews.services import REVIEW_EDITABLE_FIELDS
 
 ERRORS = {
     400: OpenApiResponse(description="Invalid input: `detail` and the field errors under `errors`."),
@@ -33,13 +34,7 @@ class ReviewSerializer(serializers.ModelSerializer):
         model = Review
         fields = [
             "id",
-            "title",
-            "objectives",
-            "population",
-            "intervention",
-            "comparator",
-            "outcomes",
-            "eligibility_criteria",
+            *REVIEW_EDITABLE_FIELDS,
             "created_by",
             "created_at",
             "updated_at",

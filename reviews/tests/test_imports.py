@@ -356,3 +356,14 @@ def test_overview_shows_search_counts(cast, web, api, tasks):
     body = web("carol").get(reverse("reviews:detail", args=[cast.review.pk])).content.decode()
     assert "MEDLINE (Ovid): 2 records" in body and "Embase (Ovid): 2 records" in body
     assert "4 records, 1 duplicate removed" in body
+
+
+def test_records_page_paginates_keeping_filters(cast, web, api, tasks):
+    many = "".join(f"TY  - JOUR\nTI  - Trial number {n} of ketamine\nPY  - 2001\nER  - \n\n" for n in range(60))
+    run_upload(tasks, api("bob"), cast.review, many, name="many.ris")
+    client = web("carol")
+    first = client.get(reverse("reviews:records", args=[cast.review.pk]) + "?q=ketamine").content.decode()
+    assert "60 records" in first and "Page 1 of 2" in first
+    assert 'href="?q=ketamine&amp;page=2"' in first
+    second = client.get(reverse("reviews:records", args=[cast.review.pk]) + "?q=ketamine&page=2").content.decode()
+    assert second.count('class="border-bottom py-2"') == 10
