@@ -109,6 +109,10 @@ class RecordSerializer(serializers.ModelSerializer):
 
 
 class RecordDetailSerializer(RecordSerializer):
+    raw = serializers.JSONField(
+        source="raw_as_exported", read_only=True, help_text="Every tag or column exactly as exported: tag -> values."
+    )
+
     class Meta(RecordSerializer.Meta):
         fields = [*RecordSerializer.Meta.fields, "position", "line", "raw"]
         read_only_fields = fields

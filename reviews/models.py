@@ -177,6 +177,13 @@ class Record(models.Model):
     def __str__(self) -> str:
         return self.title[:80] or f"Record {self.pk} (no title)"
 
+    @property
+    def raw_as_exported(self) -> dict[str, list[str]]:
+        """Every tag exactly as the database exported it (`raw` stores repeats of title/abstract by reference)."""
+        from reviews import raw_tags
+
+        return raw_tags.expand(self.raw, {"abstract": self.abstract, "title": self.title})
+
 
 class DuplicateGroup(models.Model):
     """Records found to be the same publication. `auto` and `confirmed` groups are merged (members point to the

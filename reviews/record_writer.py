@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django.db import connection
 
+from reviews import raw_tags
 from reviews.importers import ParsedRecord
 from reviews.models import Record
 
@@ -41,7 +42,8 @@ def row(review_id: int, batch_id: int, position: int, parsed: ParsedRecord, now:
         review_id, batch_id, position, parsed.line, parsed.title, parsed.abstract, _dumps(parsed.authors), year,
         parsed.journal, parsed.volume[:100], parsed.issue[:100], parsed.pages[:100], parsed.doi[:255],
         parsed.pmid[:20], parsed.registry_id[:64], _dumps(parsed.keywords), parsed.url, parsed.language[:100],
-        parsed.publication_type[:200], _dumps(parsed.raw), None, now,
+        parsed.publication_type[:200],
+        _dumps(raw_tags.compact(parsed.raw, {"abstract": parsed.abstract, "title": parsed.title})), None, now,
     )  # fmt: skip
 
 

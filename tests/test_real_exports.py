@@ -38,8 +38,10 @@ def test_three_databases_same_search(cast, api, tasks, shared_data):
     # whenever both have one (no false merge across different DOIs).
     assert merged.count() > 100
     for record in merged.select_related("duplicate_of"):
-        if record.doi and record.duplicate_of.doi:
-            assert record.doi == record.duplicate_of.doi, (record.pk, record.duplicate_of_id)
+        primary = record.duplicate_of
+        assert primary is not None
+        if record.doi and primary.doi:
+            assert record.doi == primary.doi, (record.pk, primary.pk)
     # Every group of records sharing a DOI ended up as one publication.
     by_doi: dict[str, set[int]] = {}
     for record in records.exclude(doi=""):

@@ -60,3 +60,22 @@ def test_mixed_encoding_far_into_a_file_is_read_or_refused_clearly():
     else:
         assert fmt == "ris" and len(records) == 80_001
         assert records[-1].title.startswith("caf")
+
+
+raw_values = st.text(max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.text(min_size=1, max_size=3), st.lists(raw_values, max_size=4), max_size=6),
+    raw_values,
+    raw_values,
+)
+def test_raw_tags_round_trip(raw, title, abstract):
+    from reviews import raw_tags
+
+    fields = {"title": title, "abstract": abstract}
+    stored = raw_tags.compact(raw, fields)
+    assert raw_tags.expand(stored, fields) == raw
+    if abstract and any(abstract in values for values in raw.values()):
+        assert any({"=": "abstract"} in values for values in stored.values()) or (abstract == title and title)

@@ -75,7 +75,7 @@ def run_upload(tasks, client, review, content, **kwargs):
     return response, tasks.wait_import(response.json()["id"])
 
 
-def test_import_adds_records_and_reports_progress(cast, api, tasks):
+def test_import_adds_records_and_reports_progress(cast, api, web, tasks):
     response, batch = run_upload(tasks, api("bob"), cast.review, RIS_MEDLINE, searched_on="2017-03-01")
     body = response.json()
     assert body["status"] in ("queued", "running", "succeeded") and body["source"] == "MEDLINE (Ovid)"
@@ -104,6 +104,12 @@ def test_import_adds_records_and_reports_progress(cast, api, tasks):
     assert records["results"][1]["doi"] == "10.1200/jco.2012.42.1081"
     raw = api("carol").get(f"/api/v1/reviews/{cast.review.pk}/records/{first['id']}/").json()["raw"]
     assert raw["TI"] == [first["title"]] and raw["SP"] == ["379"]
+    assert raw["AB"] == ["Twenty patients with cancer pain received intrathecal ketamine with morphine."]
+    # Stored without repeating the title and abstract, given back whole.
+    stored = Record.objects.get(pk=first["id"]).raw
+    assert stored["TI"] == [{"=": "title"}] and stored["AB"] == [{"=": "abstract"}]
+    page = web("carol").get(reverse("reviews:record_detail", args=[cast.review.pk, first["id"]])).content.decode()
+    assert '<th scope="row" class="text-nowrap">AB</th><td>Twenty patients with cancer pain' in page
 
 
 def test_bad_file_fails_with_where_and_adds_nothing(cast, api, tasks):
