@@ -99,13 +99,11 @@ def clean_text(value: object, *, keep_paragraphs: bool = False) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
-    if not keep_paragraphs:
+    if not keep_paragraphs or "\n" not in text:
         # str.split() with no argument splits on all whitespace, NBSP included: one C-level pass.
         return " ".join(text.split())
-    if keep_paragraphs:
-        lines = [_WS.sub(" ", line).strip() for line in text.split("\n")]
-        return "\n".join(line for line in lines if line).strip()
-    return _WS.sub(" ", text.replace("\n", " ")).strip()
+    lines = [_WS.sub(" ", line).strip() for line in text.split("\n")]
+    return "\n".join(line for line in lines if line)
 
 
 def normalize_doi(value: str) -> str:
