@@ -1,12 +1,13 @@
 """Deduplication writes: run the engine over a review, merge, split. Merging never deletes a record: a duplicate
 points to its group's primary record and can be split off again."""
 
+import json
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
@@ -44,21 +45,30 @@ def dedupe_review(*, review_id: int, extra_batch_id: int | None = None) -> set[i
         visible = Q(batch__status=Import.Status.SUCCEEDED)
         if extra_batch_id is not None:
             visible |= Q(batch_id=extra_batch_id)
-        rows = (
+        query = (
             Record.objects.filter(visible, review_id=review_id)
             .annotate(has_abstract=ExpressionWrapper(~Q(abstract=""), output_field=BooleanField()))
             .values_list(*_FIELDS, "has_abstract")
-            .iterator(chunk_size=5000)
         )
         completeness: dict[int, tuple] = {}
 
+        def rows() -> Iterable[tuple]:
+            # The ORM's per-value converters took a quarter of a 100,000-record deduplication; a plain cursor
+            # returns the authors' JSON as text, decoded here by the C json module.
+            sql, params = query.query.sql_with_params()
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                while chunk := cursor.fetchmany(5000):
+                    yield from chunk
+
         def engine_input() -> Iterable[DedupeRecord]:
-            for rid, title, authors, year, journal, volume, issue, pages, doi, pmid, registry, has_abstract in rows:
-                completeness[rid] = (not has_abstract, not doi, not authors, year is None, not journal, rid)
+            for rid, title, authors, year, journal, volume, issue, pages, doi, pmid, registry, has_abstract in rows():
+                names = json.loads(authors) if isinstance(authors, str) else authors
+                completeness[rid] = (not has_abstract, not doi, not names, year is None, not journal, rid)
                 yield DedupeRecord(
                     id=rid,
                     title=title,
-                    authors=tuple(authors or ()),
+                    authors=tuple(names or ()),
                     year=year,
                     journal=journal,
                     volume=volume,
