@@ -3,6 +3,7 @@ worker beside the server; the printed password logs in; a task sent to the file-
 that worker; stopping the server stops the worker."""
 
 import http.cookiejar
+import json
 import os
 import re
 import signal
@@ -38,6 +39,44 @@ def _find(pattern: str, text: str) -> str:
     match = re.search(pattern, text)
     assert match, f"{pattern!r} not in {text[:500]!r}"
     return match.group(1)
+
+
+def _get(url: str, headers: dict[str, str]) -> str:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
+        return response.read().decode()
+
+
+def _post(url: str, body: dict[str, str]) -> str:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read().decode()
+
+
+def _post_file(url: str, content: bytes, headers: dict[str, str]) -> str:
+    boundary = "sieve-test-boundary"
+    fields = [("source", "MEDLINE (Ovid)"), ("source_kind", "database")]
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields
+    )
+    body += (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="m.ris"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        url,
+        data=body,
+        headers={**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 202
+        return response.read().decode()
 
 
 def _manage(env, *args):
@@ -113,6 +152,22 @@ def test_make_run_on_the_embedded_default(embedded_env, tmp_path):
         while list(queue.iterdir()) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert list(queue.iterdir()) == [], "the worker did not consume the task"
+
+        # An import through the API is processed by that worker, outside the request, and reports progress.
+        token = json.loads(_post(f"{base}/api/v1/auth/token/", {"username": "author1", "password": password}))["token"]
+        auth = {"Authorization": f"Token {token}"}
+        reviews = json.loads(_get(f"{base}/api/v1/reviews/", auth))["results"]
+        review_id = reviews[0]["id"]
+        ris = b"TY  - JOUR\nTI  - Ketamine for cancer pain\nPY  - 2012\nER  - \n"
+        created = json.loads(_post_file(f"{base}/api/v1/reviews/{review_id}/imports/", ris, auth))
+        assert created["status"] in ("queued", "running", "succeeded")
+        deadline = time.monotonic() + 60
+        while True:
+            state = json.loads(_get(f"{base}/api/v1/reviews/{review_id}/imports/{created['id']}/", auth))
+            if state["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert (state["status"], state["progress"], state["records_added"]) == ("succeeded", 100, 1), state
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
