@@ -56,11 +56,12 @@ class ImportForm(forms.Form):
 
 class RecordFilterForm(forms.Form):
     q = forms.CharField(label="Search", required=False)
-    source = forms.ChoiceField(required=False)
+    source = forms.ChoiceField(required=False, widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
     year = forms.IntegerField(required=False, min_value=1000, max_value=2200)
     duplicates = forms.ChoiceField(
         required=False,
         choices=[("", "All records"), ("exclude", "Without duplicates"), ("only", "Duplicates only")],
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
 
     def __init__(self, *args, sources: list[str], **kwargs) -> None:  # type: ignore[no-untyped-def]
