@@ -123,20 +123,11 @@ class DuplicateMemberSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Record
+        # What a person compares side by side: a record without its long texts.
         fields = [
-            "id",
-            "title",
-            "authors",
-            "year",
-            "journal",
-            "volume",
-            "issue",
-            "pages",
-            "doi",
-            "pmid",
-            "registry_id",
-            "source",
-            "duplicate_of",
+            f
+            for f in RecordSerializer.Meta.fields
+            if f not in ("abstract", "keywords", "url", "language", "publication_type", "import_id")
         ]
         read_only_fields = fields
 

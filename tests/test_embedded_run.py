@@ -171,17 +171,9 @@ def test_make_run_on_the_embedded_default(embedded_env, tmp_path):
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    if worker_pid is not None:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                os.kill(worker_pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.2)
-        else:
-            os.kill(worker_pid, signal.SIGKILL)
-            pytest.fail("the worker outlived the server")
+    if worker_pid is not None and not _gone(worker_pid):
+        os.kill(worker_pid, signal.SIGKILL)
+        pytest.fail("the worker outlived the server")
 
 
 def _gone(pid: int, seconds: float = 20) -> bool:
