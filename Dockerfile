@@ -30,5 +30,5 @@ RUN SECRET_KEY=build-only-not-secret-build-only-not-secret-build-only ALLOWED_HO
 
 USER sieve
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", \
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "300", \
      "--access-logfile", "-"]
