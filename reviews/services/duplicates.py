@@ -82,8 +82,9 @@ def dedupe_review(*, review_id: int, extra_batch_id: int | None = None) -> set[i
         groups = _GroupIndex(review_id)
         candidates = find_duplicates(engine_input(), known_distinct=groups.known_distinct)
         auto = [c for c in candidates if c.decision == "auto"]
-        touched, together = _apply_auto(review_id, auto, groups, completeness)
+        touched, together, held_back = _apply_auto(review_id, auto, groups, completeness)
         pending = [c for c in candidates if c.decision == "pending" and not together(c.a, c.b)]
+        pending += [c for c in held_back if not together(c.a, c.b)]
         touched |= _apply_pending(review_id, pending, groups)
         _drop_resolved_pending(review_id)
         return touched
@@ -91,9 +92,10 @@ def dedupe_review(*, review_id: int, extra_batch_id: int | None = None) -> set[i
 
 def _apply_auto(
     review_id: int, auto: list, groups: "_GroupIndex", completeness: dict[int, tuple]
-) -> tuple[set[int], Callable[[int, int], bool]]:
+) -> tuple[set[int], Callable[[int, int], bool], list]:
     """Union the certain pairs with the existing merged groups; write only the components that changed.
-    Returns the records touched and a test of whether two records are now in one merged group."""
+    Returns the records touched, a test of whether two records are now in one merged group, and the certain
+    pairs held back because they would join records a person kept apart (for the queue)."""
     parent: dict[int, int] = {}
 
     def find(x: int) -> int:
@@ -115,13 +117,42 @@ def _apply_auto(
     def together(a: int, b: int) -> bool:
         return find(a) == find(b)
 
+    # A person's "these are different" must hold through transitivity too: the engine knows the pairs a
+    # person kept apart but not the groups already merged, so a certain pair that would put two such records
+    # into one group (through an existing group) is left to the queue instead.
+    apart: dict[int, set[int]] = {}
+    for pair in groups.known_distinct:
+        a, b = tuple(pair)
+        apart.setdefault(a, set()).add(b)
+        apart.setdefault(b, set()).add(a)
+    component_members: dict[int, set[int]] = {}  # component root -> records, kept only while someone was kept apart
+    if apart:
+        for record_id in groups.group_of:
+            component_members.setdefault(find(record_id), set()).add(record_id)
+
+    def would_join_apart(a: int, b: int) -> bool:
+        if not apart:
+            return False
+        side_a, side_b = component_members.get(find(a), {a}), component_members.get(find(b), {b})
+        return any(apart.get(x, set()) & side_b for x in side_a)
+
     best: dict[frozenset[int], object] = {}
+    held_back: list = []
     for c in auto:
-        if not together(c.a, c.b):
-            union(c.a, c.b)
-            best[frozenset((c.a, c.b))] = c
+        if together(c.a, c.b):
+            continue
+        if would_join_apart(c.a, c.b):
+            held_back.append(c)
+            continue
+        if apart:
+            joined = component_members.pop(find(c.a), {c.a}) | component_members.pop(find(c.b), {c.b})
+        union(c.a, c.b)
+        if apart:
+            component_members[find(c.a)] = joined
+        best[frozenset((c.a, c.b))] = c
+
     if not best:
-        return set(), together
+        return set(), together, held_back
     # Every record of a changed component is in a new certain pair or in an existing merged group.
     components: dict[int, set[int]] = {}
     pairs_of: dict[int, list] = {}
@@ -176,7 +207,7 @@ def _apply_auto(
             for m in members
         ]
     )
-    return touched, together
+    return touched, together, held_back
 
 
 def _apply_pending(review_id: int, pending: list, groups: "_GroupIndex") -> set[int]:

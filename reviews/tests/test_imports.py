@@ -373,3 +373,32 @@ def test_records_page_paginates_keeping_filters(cast, web, api, tasks):
     assert 'href="?q=ketamine&amp;page=2"' in first
     second = client.get(reverse("reviews:records", args=[cast.review.pk]) + "?q=ketamine&page=2").content.decode()
     assert second.count('class="border-bottom py-2"') == 10
+
+
+def test_kept_apart_holds_through_an_existing_group(cast, api, tasks):
+    """A and B merged automatically; a person keeps B apart from C; a later import brings C's twin of A: the
+    engine's certain pair (A, C) would put B and C in one group, so it waits for a person instead."""
+    from reviews.services.duplicates import dedupe_review
+
+    run_upload(tasks, api("bob"), cast.review, RIS_MEDLINE)
+    run_upload(tasks, api("bob"), cast.review, RIS_EMBASE, name="embase.ris", source="Embase (Ovid)")
+    hardy = list(Record.objects.filter(review=cast.review, title__icontains="Subcutaneous ketamine").order_by("id"))
+    assert len(hardy) == 2 and hardy[1].duplicate_of_id == hardy[0].pk
+    # A third record of another review-round: the same paper again, kept apart by a person from hardy[1].
+    third = (
+        "TY  - JOUR\nTI  - Subcutaneous ketamine for cancer pain: a randomised placebo-controlled trial\n"
+        "AU  - Hardy, J.\nAU  - Quinn, S.\nPY  - 2012\nJO  - Journal of Clinical Oncology\nVL  - 30\n"
+        "SP  - 3611\nEP  - 3617\nDO  - 10.1200/JCO.2012.42.1081\nER  - \n"
+    )
+    _, batch = run_upload(tasks, api("bob"), cast.review, third, name="central.ris", source="CENTRAL")
+    new = Record.objects.get(batch=batch)
+    # Undo whatever was merged, then record the person's decision that hardy[1] and the new record differ.
+    for group in DuplicateGroup.objects.filter(review=cast.review, records=new):
+        group.records.remove(new)
+    Record.objects.filter(pk=new.pk).update(duplicate_of=None)
+    apart = DuplicateGroup.objects.create(review=cast.review, status="split", primary=hardy[1])
+    apart.records.add(hardy[1], new)
+    dedupe_review(review_id=cast.review.pk)
+    new.refresh_from_db()
+    assert new.duplicate_of_id is None, "a certain pair merged records a person kept apart, through a group"
+    assert DuplicateGroup.objects.filter(review=cast.review, status="pending", records=new).exists()
