@@ -1,8 +1,18 @@
 from django import forms
+from django.core.exceptions import ValidationError
 
 from reviews.importers import FORMATS
 from reviews.models import Import, Membership, Review
 from reviews.services import REVIEW_EDITABLE_FIELDS
+
+
+def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form: by field where the form has it, else at the top."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
 
 
 class ReviewForm(forms.ModelForm):

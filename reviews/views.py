@@ -8,18 +8,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.exceptions import ServiceConflict
 from reviews import selectors, services
-from reviews.forms import MemberAddForm, MemberRoleForm, ReviewForm
+from reviews.forms import MemberAddForm, MemberRoleForm, ReviewForm, add_service_errors
 from reviews.models import Membership, role_at_least
 
 Role = Membership.Role
-
-
-def _apply_errors(form, exc: ValidationError) -> None:  # type: ignore[no-untyped-def]
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def review_list(request: HttpRequest) -> HttpResponse:
@@ -65,7 +57,7 @@ def review_edit(request: HttpRequest, review_id: int) -> HttpResponse:
         except ServiceConflict as exc:
             form.add_error(None, exc.message)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Review saved.")
             return redirect("reviews:detail", review_id=review.pk)

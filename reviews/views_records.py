@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.exceptions import ServiceConflict
 from reviews import selectors
-from reviews.forms import ImportForm, RecordFilterForm
+from reviews.forms import ImportForm, RecordFilterForm, add_service_errors
 from reviews.models import DuplicateGroup, Membership, role_at_least
 from reviews.services import duplicates as duplicate_services
 from reviews.services import imports as import_services
@@ -21,12 +22,12 @@ Role = Membership.Role
 
 @require_http_methods(["GET", "POST"])
 def imports(request: HttpRequest, review_id: int) -> HttpResponse:
-    review = selectors.review_get_for_user(user=request.user, review_id=review_id)
+    needed = Role.EDITOR if request.method == "POST" else Role.REVIEWER
+    review = selectors.review_get_for_user(user=request.user, review_id=review_id, role=needed)
     can_import = role_at_least(review.my_role, Role.EDITOR)
     form = ImportForm()
     needs_confirmation = False
     if request.method == "POST":
-        review = selectors.review_get_for_user(user=request.user, review_id=review_id, role=Role.EDITOR)
         form = ImportForm(request.POST, request.FILES)
         if form.is_valid():
             try:
@@ -35,8 +36,7 @@ def imports(request: HttpRequest, review_id: int) -> HttpResponse:
                 form.add_error("file", exc.message)
                 needs_confirmation = True
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, f"{batch.filename} is being imported.")
                 return redirect("reviews:import_detail", review_id=review.pk, import_id=batch.pk)
@@ -103,7 +103,8 @@ def duplicates(request: HttpRequest, review_id: int) -> HttpResponse:
         status = DuplicateGroup.Status.PENDING
     page = Paginator(selectors.duplicate_group_list(review=review, status=status), 20).get_page(request.GET.get("page"))
     groups = [{"group": group, "rows": _comparison(group)} for group in page]
-    counts = {s: review.duplicate_groups.filter(status=s).count() for s in DuplicateGroup.Status.values}
+    counts = dict.fromkeys(DuplicateGroup.Status.values, 0)
+    counts.update(review.duplicate_groups.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
     context = {
         "review": review,
         "groups": groups,

@@ -402,3 +402,49 @@ def test_kept_apart_holds_through_an_existing_group(cast, api, tasks):
     new.refresh_from_db()
     assert new.duplicate_of_id is None, "a certain pair merged records a person kept apart, through a group"
     assert DuplicateGroup.objects.filter(review=cast.review, status="pending", records=new).exists()
+
+
+def test_objects_of_another_review_are_not_reachable_through_mine(cast, api, web, tasks):
+    """Import, record and duplicate-group ids of dave's review, used in the URLs of alice's review: 404, and
+    nothing of dave's changes or shows."""
+    with tasks.run():
+        upload(api("dave"), cast.other_review, RIS_MEDLINE)
+    with tasks.run():
+        upload(api("dave"), cast.other_review, RIS_MEDLINE, name="again.ris", confirm_duplicate_file="true")
+    theirs = Import.objects.filter(review=cast.other_review).order_by("id")
+    for batch in theirs:
+        tasks.wait_import(batch.pk)
+    record = Record.objects.filter(review=cast.other_review).first()
+    assert record is not None
+    group = DuplicateGroup.objects.get(review=cast.other_review, status="auto", records=record)
+    mine = cast.review.pk
+    client = api("alice")
+    for path in (f"imports/{theirs[0].pk}/", f"records/{record.pk}/", f"duplicates/{group.pk}/"):
+        assert client.get(f"/api/v1/reviews/{mine}/{path}").status_code == 404, path
+    assert client.post(f"/api/v1/reviews/{mine}/duplicates/{group.pk}/split/").status_code == 404
+    pages = web("alice")
+    assert pages.get(reverse("reviews:import_detail", args=[mine, theirs[0].pk])).status_code == 404
+    assert pages.get(reverse("reviews:record_detail", args=[mine, record.pk])).status_code == 404
+    assert pages.post(reverse("reviews:duplicate_split", args=[mine, group.pk])).status_code == 404
+    assert pages.post(reverse("reviews:duplicate_merge", args=[mine, group.pk])).status_code == 404
+    group.refresh_from_db()
+    assert group.status == "auto" and group.decided_by is None
+    assert Record.objects.filter(review=cast.other_review, duplicate_of__isnull=False).count() == 2
+    listed = client.get(f"/api/v1/reviews/{mine}/records/?q={record.doi}").json()
+    assert listed["count"] == 0
+
+
+def test_duplicates_page_query_count_is_flat(cast, web, api, tasks, django_assert_max_num_queries):
+    many = "".join(
+        f"TY  - JOUR\nTI  - Ketamine trial number {n} in adults with cancer pain\nAU  - Author{n}, A.\nPY  - 2001\n"
+        f"DO  - 10.1000/sieve.{n}\nER  - \n\n"
+        for n in range(12)
+    )
+    run_upload(tasks, api("bob"), cast.review, many, name="a.ris")
+    run_upload(tasks, api("bob"), cast.review, many, name="b.ris", source="Embase", confirm_duplicate_file="true")
+    assert DuplicateGroup.objects.filter(review=cast.review, status="auto").count() == 12
+    client = web("bob")
+    with django_assert_max_num_queries(9):
+        body = client.get(reverse("reviews:duplicates", args=[cast.review.pk]) + "?status=auto").content.decode()
+    assert body.count('class="card mb-3 duplicate-group"') == 12
+    assert 'Merged automatically <span class="badge text-bg-light">12</span>' in body
