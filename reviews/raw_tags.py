@@ -13,9 +13,12 @@ REFERABLE = ("abstract", "title")
 
 def compact(raw: Mapping[str, list[str]], fields: Mapping[str, str]) -> dict[str, list[Any]]:
     refs = {value: name for name, value in fields.items() if value and name in REFERABLE}
-    if not refs:
-        return dict(raw)
-    return {tag: [{"=": refs[v]} if v in refs else v for v in values] for tag, values in raw.items()}
+    stored: dict[str, list[Any]] = dict(raw)
+    if refs:
+        for tag, values in raw.items():
+            if not refs.keys().isdisjoint(values):  # one C-level test per tag; most tags hold neither
+                stored[tag] = [{"=": refs[v]} if v in refs else v for v in values]
+    return stored
 
 
 def expand(stored: Mapping[str, list[Any]], fields: Mapping[str, str]) -> dict[str, list[str]]:

@@ -2,7 +2,7 @@
 points to its group's primary record and can be split off again."""
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -12,7 +12,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from reviews import record_writer
-from reviews.dedupe import DedupeRecord, find_duplicates
+from reviews.dedupe import Candidate, DedupeRecord, find_duplicates
 from reviews.models import DuplicateGroup, Import, Membership, Record, Review
 from reviews.selectors import review_get_for_user
 
@@ -33,15 +33,27 @@ def _completeness(row: Any) -> tuple:
     )
 
 
-def dedupe_review(*, review_id: int, extra_batch_id: int | None = None) -> set[int]:
+def dedupe_review(
+    *,
+    review_id: int,
+    extra_batch_id: int | None = None,
+    new_records: Sequence[tuple[DedupeRecord, bool]] = (),
+    new_ids: Callable[[], Mapping[int, int]] | None = None,
+) -> set[int]:
     """Find duplicates across the whole review; merge the certain ones, queue the others for a person.
 
     `extra_batch_id` includes the records of an import still running (the caller's), so that its records
-    become visible already deduplicated. Returns the ids of records newly merged or queued.
+    become visible already deduplicated. An import can instead pass its records as `new_records` (each with
+    whether it has an abstract), still being
+    written, under provisional ids: the engine runs on them at once, and `new_ids()` (called after the engine)
+    waits for the writing to end and maps provisional ids to the stored records' ids.
+    Returns the ids of records newly merged or queued.
     Runs under a lock on the review so that two imports do not deduplicate at once. Writes in bulk: a
     100,000-record review costs a handful of queries per thousand groups, not several per pair."""
     with transaction.atomic():
-        Review.objects.select_for_update().get(pk=review_id)
+        # FOR NO KEY UPDATE: deduplications of a review wait for each other, while an import's writer thread
+        # (whose foreign keys take FOR KEY SHARE on this row) goes on writing the rows the engine is reading.
+        Review.objects.select_for_update(no_key=True).get(pk=review_id)
         visible = Q(batch__status=Import.Status.SUCCEEDED)
         if extra_batch_id is not None:
             visible |= Q(batch_id=extra_batch_id)
@@ -78,9 +90,16 @@ def dedupe_review(*, review_id: int, extra_batch_id: int | None = None) -> set[i
                     pmid=pmid,
                     registry_id=registry,
                 )
+            for new, has_abstract in new_records:
+                completeness[new.id] = (
+                    not has_abstract, not new.doi, not new.authors, new.year is None, not new.journal, new.id
+                )  # fmt: skip
+                yield new
 
         groups = _GroupIndex(review_id)
         candidates = find_duplicates(engine_input(), known_distinct=groups.known_distinct)
+        if new_ids is not None:
+            candidates, completeness = _with_stored_ids(candidates, completeness, new_ids())
         auto = [c for c in candidates if c.decision == "auto"]
         touched, together, held_back = _apply_auto(review_id, auto, groups, completeness)
         pending = [c for c in candidates if c.decision == "pending" and not together(c.a, c.b)]
@@ -88,6 +107,18 @@ def dedupe_review(*, review_id: int, extra_batch_id: int | None = None) -> set[i
         touched |= _apply_pending(review_id, pending, groups)
         _drop_resolved_pending(review_id)
         return touched
+
+
+def _with_stored_ids(
+    candidates: list[Candidate], completeness: dict[int, tuple], ids: Mapping[int, int]
+) -> tuple[list[Candidate], dict[int, tuple]]:
+    """The engine's answer for provisional ids, in the stored records' ids (the completeness key ends with it)."""
+    moved = [
+        Candidate(min(a, b), max(a, b), c.score, c.decision, c.reason)
+        for c in candidates
+        for a, b in [(ids.get(c.a, c.a), ids.get(c.b, c.b))]
+    ]
+    return moved, {ids.get(k, k): (*v[:-1], ids.get(k, k)) for k, v in completeness.items()}
 
 
 def _apply_auto(
@@ -343,7 +374,7 @@ def _check_editor(user: User | AnonymousUser, review_id: int) -> Review:
 def duplicates_merge(*, user: User | AnonymousUser, review_id: int, record_ids: list[int]) -> DuplicateGroup:
     """A person merges records (at least two) of the review into one publication (owner or editor)."""
     review = _check_editor(user, review_id)
-    Review.objects.select_for_update().get(pk=review.pk)
+    Review.objects.select_for_update(no_key=True).get(pk=review.pk)
     ids = sorted(set(record_ids))
     if len(ids) < 2:
         raise ValidationError({"records": "Give at least two records to merge."})
@@ -363,7 +394,7 @@ def duplicate_group_split(*, user: User | AnonymousUser, review_id: int, group_i
     """Keep a group's records apart: each becomes its own publication again, and the engine will not propose
     them together again (owner or editor)."""
     review = _check_editor(user, review_id)
-    Review.objects.select_for_update().get(pk=review.pk)
+    Review.objects.select_for_update(no_key=True).get(pk=review.pk)
     try:
         group = DuplicateGroup.objects.select_for_update().get(pk=group_id, review=review)
     except DuplicateGroup.DoesNotExist as exc:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from core.exceptions import ServiceConflict
 from reviews import record_writer
+from reviews.dedupe import DedupeRecord
 from reviews.importers import FORMATS, ImportFormatError, ParsedRecord, iter_records
 from reviews.models import Import, Membership, Record, Review
 from reviews.selectors import review_get_for_user
@@ -129,12 +130,24 @@ def import_process(*, import_id: int) -> Import:
         fmt, records = iter_records(data, filename=batch.filename, format=batch.format_requested or None)
         del data
         _progress(batch.pk, format=fmt, stage=f"Reading {FORMATS[fmt].label} records")
-        found, warnings, warning_count = _store(batch, records, total_lines)
-        del records  # the exhausted generator still holds the file's whole text: free it before deduplicating
-        stored = time.perf_counter()
-        _progress(batch.pk, progress=90, records_found=found, stage="Looking for duplicates across the review")
-        touched = dedupe_review(review_id=batch.review_id, extra_batch_id=batch.pk)
-        mine = set(Record.objects.filter(batch=batch).values_list("pk", flat=True)) if touched else set()
+        with record_writer.BackgroundInserter() as inserter:
+            found, warnings, warning_count, fresh = _store(batch, records, total_lines, inserter)
+            del records  # the exhausted generator still holds the file's whole text: free it before deduplicating
+            stored = time.perf_counter()
+            _progress(batch.pk, progress=90, records_found=found, stage="Looking for duplicates across the review")
+
+            ids: dict[int, int] = {}
+
+            def stored_ids() -> dict[int, int]:
+                # The engine has run while the last rows were still being written: wait for them, then map.
+                inserter.finish()
+                positions = Record.objects.filter(batch=batch).values_list("position", "pk")
+                ids.update((PROVISIONAL_ID + position, pk) for position, pk in positions.iterator(chunk_size=20_000))
+                return ids
+
+            touched = dedupe_review(review_id=batch.review_id, new_records=fresh, new_ids=stored_ids)
+            del fresh
+        mine = touched.intersection(ids.values())
         logger.info(
             "import %s: %s records parsed and stored in %.1f s, deduplicated in %.1f s",
             batch.pk, found, stored - clock, time.perf_counter() - stored,
@@ -173,27 +186,51 @@ def import_process(*, import_id: int) -> Import:
     return batch
 
 
-def _store(batch: Import, records: Iterator[ParsedRecord], total_lines: int) -> tuple[int, list[dict], int]:
+# Ids for an import's records before the database gives them theirs: above any real id, in file order.
+PROVISIONAL_ID = 1 << 60
+_ENGINE_FIELDS = tuple(
+    record_writer.COLUMNS.index(name)
+    for name in ("title", "year", "journal", "volume", "issue", "pages", "doi", "pmid", "registry_id")
+)
+
+
+def _store(
+    batch: Import, records: Iterator[ParsedRecord], total_lines: int, inserter: record_writer.BackgroundInserter
+) -> tuple[int, list[dict], int, list[tuple[DedupeRecord, bool]]]:
+    """Write the records in chunks (in the background where the database allows it); return what was found,
+    the warnings, and each record as the deduplication engine reads it (with whether it has an abstract), as
+    stored (columns cut to their limits)."""
     found = 0
     warnings: list[dict] = []
     warning_count = 0
     chunk: list[tuple] = []
+    fresh: list[tuple[DedupeRecord, bool]] = []
     now = timezone.now()
-    with record_writer.BackgroundInserter() as inserter:
-        for parsed in records:
-            found += 1
-            for message in parsed.warnings:
-                warning_count += 1
-                if len(warnings) < MAX_WARNINGS_KEPT:
-                    warnings.append({"record": found, "line": parsed.line, "message": message})
-            chunk.append(record_writer.row(batch.review_id, batch.pk, found, parsed, now))
-            if len(chunk) >= CHUNK:
-                inserter.put(chunk)
-                chunk = []
-                done = min(88, 2 + int(86 * (parsed.line or 0) / total_lines))
-                _progress(batch.pk, progress=done, records_found=found, stage=f"Stored {found:,} records")
-        inserter.put(chunk)
-    return found, warnings, warning_count
+    title, year, journal, volume, issue, pages, doi, pmid, registry_id = _ENGINE_FIELDS
+    for parsed in records:
+        found += 1
+        for message in parsed.warnings:
+            warning_count += 1
+            if len(warnings) < MAX_WARNINGS_KEPT:
+                warnings.append({"record": found, "line": parsed.line, "message": message})
+        row = record_writer.row(batch.review_id, batch.pk, found, parsed, now)
+        chunk.append(row)
+        fresh.append(
+            (
+                DedupeRecord(
+                    PROVISIONAL_ID + found, row[title], tuple(parsed.authors), row[year], row[journal], row[volume],
+                    row[issue], row[pages], row[doi], row[pmid], row[registry_id],
+                ),
+                bool(parsed.abstract),
+            )
+        )  # fmt: skip
+        if len(chunk) >= CHUNK:
+            inserter.put(chunk)
+            chunk = []
+            done = min(88, 2 + int(86 * (parsed.line or 0) / total_lines))
+            _progress(batch.pk, progress=done, records_found=found, stage=f"Stored {found:,} records")
+    inserter.put(chunk)
+    return found, warnings, warning_count, fresh
 
 
 def _fail(batch: Import, errors: list[dict]) -> None:

@@ -5,13 +5,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reviews.importers import ImportFormatError, decode, parse_file
-from reviews.importers.base import iter_lines, normalize_doi
+from reviews.importers.base import clean_text, iter_lines, normalize_doi
+from reviews.importers.ris import tag_lines
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="ab\n", max_size=60), st.integers(min_value=1, max_value=8))
 def test_iter_lines_is_str_split(text, block):
     assert list(iter_lines(text, block)) == text.split("\n")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="AT1 -x\n", max_size=80), st.integers(min_value=1, max_value=12))
+def test_ris_tag_lines_give_each_line_once_split_at_its_tag(text, block):
+    """The RIS splitter's one match per line: tag + "  -" + rest is the line, for every line, in order."""
+    pairs = list(tag_lines(text, block))
+    assert [f"{tag}  -{rest}" if tag else rest for tag, rest in pairs] == text.split("\n")
+    lines = text.split("\n")
+    assert all(
+        tag == "" or (len(tag) == 2 and rest == line[5:]) for (tag, rest), line in zip(pairs, lines, strict=True)
+    )
 
 
 @pytest.mark.parametrize(
@@ -79,3 +92,19 @@ def test_raw_tags_round_trip(raw, title, abstract):
     assert raw_tags.expand(stored, fields) == raw
     if abstract and any(abstract in values for values in raw.values()):
         assert any({"=": "abstract"} in values for values in stored.values()) or (abstract == title and title)
+
+
+def _clean_reference(text: str, keep_paragraphs: bool) -> str:
+    """clean_text without its fast path."""
+    if not keep_paragraphs or "\n" not in text:
+        return " ".join(text.split())
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return "\n".join(line for line in lines if line)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab \t\n\r\x0b\x0c\x1c\x1f\u00a0\u2003é", min_size=120, max_size=300), st.booleans())
+def test_clean_text_fast_path_changes_nothing_it_should_clean(text, keep_paragraphs):
+    assert clean_text(text, keep_paragraphs=keep_paragraphs) == _clean_reference(text, keep_paragraphs)
+    long_clean = "word " * 40 + "end"
+    assert clean_text(long_clean) is long_clean  # the fast path: no copy
