@@ -39,7 +39,7 @@ run: demo
 	$(PY) manage.py serve $(HOST):$(PORT)
 
 worker: $(VENV)/.installed
-	$(PY) -m celery -A config worker --loglevel=INFO
+	$(PY) -m celery -A config worker --beat --schedule var/celerybeat-schedule --loglevel=INFO
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -8,6 +8,7 @@ from core import views as core_views
 api_v1 = [
     path("", include("core.api_urls")),
     path("", include("reviews.api_urls")),
+    path("", include("screening.api_urls")),
 ]
 
 urlpatterns = [
@@ -15,6 +16,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/", include("core.urls")),
     path("reviews/", include("reviews.urls")),
+    path("reviews/", include("screening.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

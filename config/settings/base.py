@@ -191,6 +191,10 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3 * 3600)
+# Run by a worker started with --beat (`make run` and `make worker` do): idempotent catch-up work.
+CELERY_BEAT_SCHEDULE = {
+    "screening-outcomes-sweep": {"task": "screening.outcomes_sweep", "schedule": env.int("SIEVE_SWEEP_SECONDS", 300)},
+}
 
 # --- REST API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -53,6 +53,8 @@ class Command(BaseCommand):
                     "--pool=solo",
                     "--loglevel=WARNING",
                     "--hostname=sieve-local@%h",
+                    "--beat",
+                    f"--schedule={settings.VAR_DIR / 'celerybeat-schedule'}",
                 ],
                 env={**os.environ},
                 start_new_session=True,

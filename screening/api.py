@@ -1,0 +1,283 @@
+"""REST API of screening: the next record, decisions, conflicts, agreement, PRISMA, settings.
+
+Blinding is enforced by the selectors these views call and by the serializers, which carry no outcome or
+conflict field for a reviewer of a blinded review."""
+
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import Pagination
+from reviews.api import ERRORS
+from reviews.models import Membership, Record, Review
+from reviews.selectors import review_get_for_user
+from screening import selectors, services
+from screening.models import Choice, Decision, Outcome, ScreeningSettings, Stage
+from screening.prisma import check, render_svg
+
+Role = Membership.Role
+STAGE = OpenApiParameter(
+    "stage", OpenApiTypes.STR, OpenApiParameter.PATH, enum=Stage.values, description="title_abstract or full_text"
+)
+
+
+def _review(request: Request, review_pk: int, role: str = Role.REVIEWER) -> Review:
+    return review_get_for_user(user=request.user, review_id=review_pk, role=role)
+
+
+def _stage(stage: str) -> str:
+    if stage not in Stage.values:
+        raise NotFound(f"No screening stage “{stage}”; use {' or '.join(Stage.values)}.")
+    return stage
+
+
+class ScreeningRecordSerializer(serializers.ModelSerializer):
+    source = serializers.CharField(source="batch.source", read_only=True)  # type: ignore[assignment]
+
+    class Meta:
+        model = Record
+        fields = ["id", "title", "abstract", "authors", "year", "journal", "keywords", "doi", "registry_id", "source"]
+        read_only_fields = fields
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    reviewer: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Decision
+        fields = ["id", "record", "stage", "reviewer", "decision", "reason", "note", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class DecisionCreateSerializer(serializers.Serializer):
+    record = serializers.IntegerField()
+    decision = serializers.ChoiceField(choices=Choice.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class DecisionChangeSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=Choice.choices, required=False)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+class ConflictSerializer(serializers.ModelSerializer):
+    record = ScreeningRecordSerializer(read_only=True)
+    decisions = serializers.SerializerMethodField()
+    resolved_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Outcome
+        fields = [
+            "id", "stage", "status", "record", "decisions", "decision", "reason", "conflict_found_at", "resolved_by",
+            "resolved_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(DecisionSerializer(many=True))
+    def get_decisions(self, outcome: Outcome) -> list[dict[str, Any]]:
+        found = self.context["decisions"].get((outcome.record_id, outcome.stage), [])
+        return DecisionSerializer(found, many=True).data  # type: ignore[return-value]
+
+
+class ResolveSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=Choice.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+
+
+class AgreementSerializer(serializers.Serializer):
+    records = serializers.IntegerField(help_text="Records decided by both reviewers.")
+    percent_agreement = serializers.FloatField(allow_null=True)
+    kappa = serializers.FloatField(allow_null=True, help_text="Cohen's kappa.")
+    kappa_ci = serializers.ListField(child=serializers.FloatField(), allow_null=True, help_text="95% CI.")
+    pabak = serializers.FloatField(allow_null=True, help_text="Prevalence- and bias-adjusted kappa.")
+
+
+class SettingsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ScreeningSettings
+        fields = ["reviewers_needed", "blinded", "include_terms", "exclude_terms", "exclusion_reasons", "version"]
+
+
+def _agreement_data(result: Any) -> dict[str, Any]:
+    return {
+        "records": result.records,
+        "percent_agreement": result.percent_agreement,
+        "kappa": result.kappa,
+        "kappa_ci": list(result.kappa_ci) if result.kappa_ci else None,
+        "pabak": result.pabak,
+    }
+
+
+class NextRecordView(APIView):
+    @extend_schema(
+        summary="The next record for me to screen at this stage",
+        parameters=[STAGE],
+        responses={200: ScreeningRecordSerializer, 204: OpenApiResponse(description="Nothing left for you."), **ERRORS},
+    )
+    def get(self, request: Request, review_pk: int, stage: str) -> Response:
+        review = _review(request, review_pk)
+        record = selectors.next_record(review=review, user=request.user, stage=_stage(stage))
+        if record is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(ScreeningRecordSerializer(record).data)
+
+
+class DecisionListView(APIView):
+    @extend_schema(
+        summary="Decisions: mine (a reviewer, while blinded) or everyone's (editor, owner)",
+        parameters=[STAGE],
+        responses={200: DecisionSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request, review_pk: int, stage: str) -> Response:
+        review = _review(request, review_pk)
+        decisions = selectors.decision_list(review=review, user=request.user, stage=_stage(stage))
+        paginator = Pagination()
+        page = paginator.paginate_queryset(decisions, request, view=self)
+        return paginator.get_paginated_response(DecisionSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Decide on a record (once; PATCH the decision to change it)",
+        parameters=[STAGE],
+        request=DecisionCreateSerializer,
+        responses={201: DecisionSerializer, **ERRORS},
+    )
+    def post(self, request: Request, review_pk: int, stage: str) -> Response:
+        body = DecisionCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        made = services.decision_create(
+            user=request.user,
+            review_id=review_pk,
+            record_id=data["record"],
+            stage=_stage(stage),
+            decision=data["decision"],
+            reason=data["reason"],
+            note=data["note"],
+        )
+        return Response(DecisionSerializer(made).data, status=status.HTTP_201_CREATED)
+
+
+class DecisionDetailView(APIView):
+    @extend_schema(
+        summary="Change my decision (until the record's outcome is settled: 409 after)",
+        parameters=[STAGE],
+        request=DecisionChangeSerializer,
+        responses={200: DecisionSerializer, **ERRORS},
+    )
+    def patch(self, request: Request, review_pk: int, stage: str, pk: int) -> Response:
+        body = DecisionChangeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        changed = services.decision_update(
+            user=request.user, review_id=review_pk, decision_id=pk, **body.validated_data
+        )
+        return Response(DecisionSerializer(changed).data)
+
+    @extend_schema(
+        summary="Take my decision back (undo; until the outcome is settled)",
+        parameters=[STAGE],
+        responses={204: None, **ERRORS},
+    )
+    def delete(self, request: Request, review_pk: int, stage: str, pk: int) -> Response:
+        services.decision_undo(user=request.user, review_id=review_pk, decision_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ConflictListView(APIView):
+    @extend_schema(
+        summary="Open conflicts with both decisions (editor, owner)",
+        parameters=[OpenApiParameter("stage", OpenApiTypes.STR, enum=Stage.values)],
+        responses={200: ConflictSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request, review_pk: int) -> Response:
+        review = _review(request, review_pk, Role.EDITOR)
+        stage = request.query_params.get("stage") or None
+        if stage:
+            _stage(stage)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(selectors.conflict_list(review=review, stage=stage), request, view=self)
+        context = {"decisions": selectors.decisions_of(list(page or []))}
+        return paginator.get_paginated_response(ConflictSerializer(page, many=True, context=context).data)
+
+
+class ConflictResolveView(APIView):
+    @extend_schema(
+        summary="Resolve a conflict (editor, owner); final",
+        request=ResolveSerializer,
+        responses={200: ConflictSerializer, **ERRORS},
+    )
+    def post(self, request: Request, review_pk: int, pk: int) -> Response:
+        body = ResolveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        outcome = services.conflict_resolve(
+            user=request.user, review_id=review_pk, conflict_id=pk, **body.validated_data
+        )
+        context = {"decisions": selectors.decisions_of([outcome])}
+        return Response(ConflictSerializer(outcome, context=context).data)
+
+
+class AgreementView(APIView):
+    @extend_schema(
+        summary="Agreement between the reviewers at this stage (editor, owner)",
+        parameters=[STAGE],
+        responses={200: AgreementSerializer, **ERRORS},
+    )
+    def get(self, request: Request, review_pk: int, stage: str) -> Response:
+        review = _review(request, review_pk, Role.EDITOR)
+        stage = _stage(stage)
+        data = _agreement_data(selectors.agreement_overall(review=review, stage=stage))
+        data["pairs"] = [
+            {"reviewers": [p.reviewer_a, p.reviewer_b], **_agreement_data(p.result)}
+            for p in selectors.agreement_by_pair(review=review, stage=stage)
+        ]
+        return Response(data)
+
+
+class PrismaView(APIView):
+    @extend_schema(summary="PRISMA 2020 flow counts", responses={200: OpenApiTypes.OBJECT, **ERRORS})
+    def get(self, request: Request, review_pk: int) -> Response:
+        review = _review(request, review_pk, Role.EDITOR)
+        counts = selectors.prisma_counts(review=review)
+        return Response({**counts.__dict__, "problems": check(counts)})
+
+
+class PrismaSvgView(APIView):
+    @extend_schema(summary="PRISMA 2020 flow diagram (SVG)", responses={(200, "image/svg+xml"): OpenApiTypes.STR})
+    def get(self, request: Request, review_pk: int) -> HttpResponse:
+        review = _review(request, review_pk, Role.EDITOR)
+        svg = render_svg(selectors.prisma_counts(review=review), title=review.title)
+        response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
+        if request.query_params.get("download"):
+            response["Content-Disposition"] = f'attachment; filename="prisma-review-{review.pk}.svg"'
+        return response
+
+
+class SettingsView(APIView):
+    @extend_schema(
+        summary="Screening settings (members read; the owner changes them)", responses={200: SettingsSerializer}
+    )
+    def get(self, request: Request, review_pk: int) -> Response:
+        review = _review(request, review_pk)
+        return Response(SettingsSerializer(services.settings_for(review)).data)
+
+    @extend_schema(
+        summary="Change the screening settings (owner; send the version you read)",
+        request=SettingsSerializer,
+        responses={200: SettingsSerializer, **ERRORS},
+    )
+    def patch(self, request: Request, review_pk: int) -> Response:
+        _review(request, review_pk, Role.OWNER)
+        body = SettingsSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        fields = dict(body.validated_data)
+        version = fields.pop("version", None)
+        changed = services.settings_update(user=request.user, review_id=review_pk, version=version, **fields)
+        return Response(SettingsSerializer(changed).data)

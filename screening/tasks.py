@@ -1,0 +1,17 @@
+"""Screening work for the worker: settle outcomes or flag conflicts as decisions arrive, and a periodic sweep
+that catches any evaluation lost on the way (both idempotent)."""
+
+from celery import shared_task
+
+from screening.services import outcome_evaluate, outcomes_sweep
+
+
+@shared_task(name="screening.outcome_evaluate", acks_late=True, reject_on_worker_lost=True)
+def outcome_evaluate_task(record_id: int, stage: str) -> str:
+    outcome = outcome_evaluate(record_id=record_id, stage=stage)
+    return "open" if outcome is None else outcome.status
+
+
+@shared_task(name="screening.outcomes_sweep", acks_late=True, reject_on_worker_lost=True)
+def outcomes_sweep_task() -> int:
+    return outcomes_sweep()
