@@ -85,7 +85,9 @@ class ReviewViewSet(
         return selectors.review_list_for_user(user=self.request.user)
 
     def get_object(self, role: str = Membership.Role.REVIEWER) -> Review:
-        return selectors.review_get_for_user(user=self.request.user, review_id=self.kwargs["pk"], role=role)
+        review = selectors.review_get_for_user(user=self.request.user, review_id=self.kwargs["pk"], role=role)
+        review.member_count = review.memberships.count()
+        return review
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -113,7 +115,9 @@ class ReviewViewSet(
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _read(self, review_id: int) -> dict:
-        return self.get_serializer(selectors.review_get_for_user(user=self.request.user, review_id=review_id)).data
+        review = selectors.review_get_for_user(user=self.request.user, review_id=review_id)
+        review.member_count = review.memberships.count()
+        return self.get_serializer(review).data
 
 
 @extend_schema_view(

@@ -80,7 +80,11 @@ class Decision(models.Model):
 
     class Meta:
         ordering = ["-updated_at", "-id"]
-        indexes = [models.Index(fields=["review", "stage", "reviewer"], name="decision_review_stage_reviewer")]
+        indexes = [
+            models.Index(fields=["review", "stage", "reviewer"], name="decision_review_stage_reviewer"),
+            # Where a reviewer is in the queue: the last record they decided (an index-only backward scan).
+            models.Index(fields=["review", "reviewer", "stage", "record"], name="decision_reviewer_position"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["record", "stage", "reviewer"], name="decision_one_per_reviewer"),
             models.CheckConstraint(

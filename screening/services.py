@@ -126,16 +126,12 @@ def decision_create(
     _check_eligible(record, stage)
     _check_open(record, stage)
     try:
-        with transaction.atomic():
-            made = Decision.objects.create(
-                review=review,
-                record=record,
-                stage=stage,
-                reviewer=cast(User, user),
-                decision=decision,
-                reason=reason,
-                note=note,
-            )
+        # No savepoint: writers hold the record's lock, so the constraint fires only if that is bypassed, and then
+        # the refusal rolls the whole transaction back.
+        made = Decision.objects.create(
+            review=review, record=record, stage=stage, reviewer=cast(User, user), decision=decision, reason=reason,
+            note=note,
+        )  # fmt: skip
     except IntegrityError as exc:
         raise ServiceConflict("You have already decided on this record at this stage; change that decision.") from exc
     _evaluate_later(record.pk, stage)

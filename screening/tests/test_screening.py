@@ -367,3 +367,34 @@ def test_twenty_threads_deciding_at_once_leave_one_decision_each():
         assert len(per_reviewer) == len(set(per_reviewer))
         assert Outcome.objects.filter(record=record, stage=TA).count() == 1  # two decisions: settled or a conflict
     assert statuses.count(201) == Decision.objects.filter(review=review).count()
+
+
+def test_next_record_is_the_first_of_the_queue(cast, erin):
+    """The hand-written next-record query against the ORM's queue, on a review in every state: the first record
+    waiting after the last one the reviewer decided, else the first waiting from the start."""
+    import random
+
+    from screening.selectors import next_record, queue_for
+
+    records = make_records(cast.review, 30)
+    Record.objects.filter(pk=records[7].pk).update(duplicate_of=records[6].pk)
+    rng = random.Random(4)  # noqa: S311 - test data
+    for record in records[:24]:
+        if record.pk == records[7].pk:
+            continue
+        for user in rng.sample([cast.carol, erin], rng.choice([1, 2])):
+            decide(user, cast.review, record, rng.choice(["include", "exclude", "maybe"]))
+    for record in records[:12]:  # some go on to full text and are decided there
+        outcome = Outcome.objects.filter(record=record, stage=TA).first()
+        if outcome and outcome.decision in ("include", "maybe") and rng.random() < 0.5:
+            decide(cast.carol, cast.review, record, "include", stage=FT)
+    mine = Decision.objects.filter(reviewer=cast.carol, stage=TA).order_by("-record_id")[0]
+    mine.delete()  # taken back (undo): waiting again
+    for user in (cast.carol, erin, cast.bob):
+        for stage in (TA, FT):
+            review = cast.review
+            last = Decision.objects.filter(reviewer=user, stage=stage).order_by("-record_id").first()
+            ahead = queue_for(review=review, user=user, stage=stage, after=last.record_id).first() if last else None
+            expected = ahead or queue_for(review=review, user=user, stage=stage).first()
+            assert next_record(review=review, user=user, stage=stage) == expected, (user, stage)
+    assert queue_for(review=cast.review, user=cast.carol, stage=TA).filter(pk=mine.record_id).exists()
