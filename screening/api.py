@@ -6,10 +6,12 @@ conflict field for a reviewer of a blinded review."""
 from typing import Any
 
 from django.http import HttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,7 +21,7 @@ from reviews.api import ERRORS
 from reviews.models import Membership, Record, Review
 from reviews.selectors import review_get_for_user
 from screening import selectors, services
-from screening.models import Choice, Decision, Outcome, ScreeningSettings, Stage
+from screening.models import Choice, Decision, FullText, Outcome, ScreeningSettings, Stage
 from screening.prisma import check, render_svg
 
 Role = Membership.Role
@@ -281,3 +283,66 @@ class SettingsView(APIView):
         version = fields.pop("version", None)
         changed = services.settings_update(user=request.user, review_id=review_pk, version=version, **fields)
         return Response(SettingsSerializer(changed).data)
+
+
+class FullTextSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="Where members download the PDF (null when there is none).")
+    uploaded_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = FullText
+        fields = ["record", "filename", "not_retrieved", "note", "uploaded_by", "updated_at", "url"]
+        read_only_fields = fields
+
+    def get_url(self, found: FullText) -> str | None:
+        if not found.file:
+            return None
+        return reverse("screening:fulltext", args=[found.review_id, found.record_id])
+
+
+class FullTextPutSerializer(serializers.Serializer):
+    file = serializers.FileField(required=False, help_text="The PDF (multipart).")
+    not_retrieved = serializers.BooleanField(required=False, help_text="true: the report could not be obtained.")
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if bool(attrs.get("file")) == bool(attrs.get("not_retrieved")):
+            raise serializers.ValidationError("Send either a PDF as `file` or `not_retrieved: true`.")
+        return attrs
+
+
+class FullTextView(APIView):
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(summary="A record's full text (its PDF or the mark that it was not retrieved)",
+                   responses={200: FullTextSerializer, **ERRORS})  # fmt: skip
+    def get(self, request: Request, review_pk: int, record_pk: int) -> Response:
+        review = _review(request, review_pk)
+        found = FullText.objects.filter(review=review, record_id=record_pk).first()
+        if found is None:
+            raise NotFound("This record has no full text.")
+        return Response(FullTextSerializer(found).data)
+
+    @extend_schema(
+        summary="Upload a record's PDF, or mark it not retrieved (members; the record must be at full text)",
+        request={"multipart/form-data": FullTextPutSerializer, "application/json": FullTextPutSerializer},
+        responses={200: FullTextSerializer, **ERRORS},
+    )
+    def put(self, request: Request, review_pk: int, record_pk: int) -> Response:
+        body = FullTextPutSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        if data.get("file"):
+            found = services.fulltext_upload(
+                user=request.user, review_id=review_pk, record_id=record_pk, file=data["file"]
+            )
+        else:
+            found = services.fulltext_not_retrieved(
+                user=request.user, review_id=review_pk, record_id=record_pk, note=data["note"]
+            )
+        return Response(FullTextSerializer(found).data)
+
+    @extend_schema(summary="Remove a record's PDF or its not-retrieved mark", responses={204: None, **ERRORS})
+    def delete(self, request: Request, review_pk: int, record_pk: int) -> Response:
+        services.fulltext_remove(user=request.user, review_id=review_pk, record_id=record_pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -28,6 +28,7 @@ urlpatterns = [
         api.ConflictResolveView.as_view(),
         name="api-conflict-resolve",
     ),
+    path("reviews/<int:review_pk>/records/<int:record_pk>/fulltext/", api.FullTextView.as_view(), name="api-fulltext"),
     path("reviews/<int:review_pk>/prisma/", api.PrismaView.as_view(), name="api-prisma"),
     path("reviews/<int:review_pk>/prisma.svg", api.PrismaSvgView.as_view(), name="api-prisma-svg"),
 ]

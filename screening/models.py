@@ -1,6 +1,8 @@
 """Screening: each reviewer's decision on each record at each stage, the record's outcome per stage (settled when
 the decisions agree, a conflict for the editor when they do not), and the review's screening settings."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
@@ -144,12 +146,18 @@ class Outcome(models.Model):
         return self.status != self.Status.CONFLICT
 
 
+def fulltext_upload_path(instance: "FullText", filename: str) -> str:
+    # The stored name is ours (the user's is kept in `filename` only), outside any public URL: served by a view
+    # that checks membership.
+    return f"fulltext/review-{instance.review_id}/record-{instance.record_id}-{uuid.uuid4().hex[:12]}.pdf"
+
+
 class FullText(models.Model):
     """A record's full-text report: the PDF (served only to members) or the note that it could not be found."""
 
     review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="full_texts")
     record = models.OneToOneField(Record, on_delete=models.CASCADE, related_name="full_text")
-    file = models.FileField(upload_to="fulltext/%Y/%m/", max_length=300, blank=True)
+    file = models.FileField(upload_to=fulltext_upload_path, max_length=300, blank=True)
     filename = models.CharField(max_length=255, blank=True)
     not_retrieved = models.BooleanField(default=False)
     note = models.TextField(blank=True)

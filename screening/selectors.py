@@ -26,13 +26,14 @@ def sees_all(review: Review) -> bool:
 
 def screenable_records(*, review: Review, stage: str) -> QuerySet[Record]:
     """The records screened at a stage: one per publication (duplicates are screened through their primary);
-    at full text, those whose title/abstract outcome is include or maybe."""
+    at full text, those whose title/abstract outcome is include or maybe, less the reports not retrieved."""
     records = Record.objects.filter(review=review, batch__status=Import.Status.SUCCEEDED, duplicate_of__isnull=True)
     if stage == Stage.FULL_TEXT:
         passed = Outcome.objects.filter(
             record=OuterRef("pk"), stage=Stage.TITLE_ABSTRACT, decision__in=[Choice.INCLUDE, Choice.MAYBE]
         )
-        records = records.filter(Exists(passed))
+        gone = FullText.objects.filter(record=OuterRef("pk"), not_retrieved=True)
+        records = records.filter(Exists(passed), ~Exists(gone))
     return records
 
 
@@ -86,7 +87,8 @@ WHERE r.review_id = %(review)s AND i.status = %(succeeded)s AND r.duplicate_of_i
 ORDER BY r.id LIMIT 1
 """  # noqa: S608 - table names from the models, values as parameters
 _PASSED_SQL = f"""AND EXISTS (SELECT 1 FROM {Outcome._meta.db_table} t WHERE t.record_id = r.id
-                  AND t.stage = %(title_abstract)s AND t.decision IN (%(include)s, %(maybe)s))"""  # noqa: S608
+                  AND t.stage = %(title_abstract)s AND t.decision IN (%(include)s, %(maybe)s))
+  AND NOT EXISTS (SELECT 1 FROM {FullText._meta.db_table} f WHERE f.record_id = r.id AND f.not_retrieved)"""  # noqa: S608
 
 
 def _first_waiting(review_id: int, user_id: int | None, stage: str, *, after: int) -> int | None:

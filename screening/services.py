@@ -5,10 +5,13 @@ the outcome evaluation and a resolution on one record happen one after the other
 reviewer (also a database constraint), a conflict flagged once, and a settled outcome never changed by a
 late decision."""
 
+from pathlib import PurePath
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
@@ -16,7 +19,7 @@ from django.utils import timezone
 from core.exceptions import ServiceConflict
 from reviews.models import Import, Membership, Record, Review
 from reviews.selectors import review_get_for_user
-from screening.models import Choice, Decision, Outcome, ScreeningSettings, Stage
+from screening.models import Choice, Decision, FullText, Outcome, ScreeningSettings, Stage
 
 AnyUser = User | AnonymousUser
 Role = Membership.Role
@@ -275,3 +278,69 @@ def conflict_resolve(
     outcome.resolved_by, outcome.resolved_at = user, timezone.now()  # type: ignore[assignment]
     outcome.save()
     return outcome
+
+
+# --- full texts ----------------------------------------------------------------------------------------------
+
+PDF_SIGNATURE = b"%PDF-"
+
+
+def _full_text_record(user: AnyUser, review_id: int, record_id: int | str) -> tuple[Review, Record]:
+    review = review_get_for_user(user=user, review_id=review_id, role=Role.REVIEWER)
+    record = _locked_record(review, record_id)
+    _check_eligible(record, Stage.FULL_TEXT)
+    return review, record
+
+
+@transaction.atomic
+def fulltext_upload(*, user: AnyUser, review_id: int, record_id: int | str, file: UploadedFile) -> FullText:
+    """Attach a record's full-text PDF (any member). Checked for size (SIEVE_MAX_PDF_MB) and for being a PDF by
+    its content, not only its name; stored under a name of ours, served only to members."""
+    review, record = _full_text_record(user, review_id, record_id)
+    name = PurePath(file.name or "full-text.pdf").name[:255]
+    limit = settings.SIEVE_MAX_PDF_MB
+    if not file.size:
+        raise ValidationError({"file": f"{name} is empty."})
+    if file.size > limit * 1024 * 1024:
+        raise ValidationError({"file": f"{name} is {file.size / 1024 / 1024:.0f} MB; the limit is {limit} MB."})
+    file.seek(0)
+    head = file.read(1024)
+    file.seek(0)
+    if PDF_SIGNATURE not in head:
+        raise ValidationError({"file": f"{name} is not a PDF (it does not start as a PDF file does)."})
+    found = FullText.objects.filter(record=record).first() or FullText(review=review, record=record)
+    old = found.file.name if found.file else ""
+    found.filename, found.not_retrieved, found.uploaded_by = name, False, cast(User, user)
+    found.file.save(name, file, save=False)
+    found.save()
+    if old:
+        transaction.on_commit(lambda: found.file.storage.delete(old))
+    return found
+
+
+@transaction.atomic
+def fulltext_not_retrieved(*, user: AnyUser, review_id: int, record_id: int | str, note: str = "") -> FullText:
+    """Record that a report could not be obtained (PRISMA's "reports not retrieved"); it leaves the queue."""
+    review, record = _full_text_record(user, review_id, record_id)
+    if Decision.objects.filter(record=record, stage=Stage.FULL_TEXT).exists():
+        raise ServiceConflict("This full text has already been assessed; it cannot be marked as not retrieved.")
+    found = FullText.objects.filter(record=record).first() or FullText(review=review, record=record)
+    if found.file:
+        raise ServiceConflict("This record has a PDF; remove it first if the report was not retrieved.")
+    found.not_retrieved, found.note, found.uploaded_by = True, note[:2000], cast(User, user)
+    found.save()
+    return found
+
+
+@transaction.atomic
+def fulltext_remove(*, user: AnyUser, review_id: int, record_id: int | str) -> None:
+    """Remove a record's PDF or its "not retrieved" mark (history keeps who did what)."""
+    review, record = _full_text_record(user, review_id, record_id)
+    found = FullText.objects.filter(record=record).first()
+    if found is None:
+        raise Http404("This record has no full text.")
+    name = found.file.name if found.file else ""
+    storage = found.file.storage
+    found.delete()
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))

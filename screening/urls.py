@@ -14,4 +14,6 @@ urlpatterns = [
     path("<int:review_id>/conflicts/", views.conflicts, name="conflicts"),
     path("<int:review_id>/conflicts/<int:conflict_id>/resolve/", views.resolve, name="resolve"),
     path("<int:review_id>/prisma/", views.prisma, name="prisma"),
+    path("<int:review_id>/records/<int:record_id>/fulltext.pdf", views.fulltext, name="fulltext"),
+    path("<int:review_id>/records/<int:record_id>/fulltext/", views.fulltext_change, name="fulltext_change"),
 ]

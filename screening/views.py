@@ -4,11 +4,13 @@ pane (htmx) after each decision, so the buttons never move; without JavaScript t
 from typing import cast
 
 from django import forms
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -17,7 +19,7 @@ from reviews.forms import add_service_errors
 from reviews.models import Membership, Review
 from reviews.selectors import review_get_for_user
 from screening import selectors, services
-from screening.models import Choice, ScreeningSettings, Stage
+from screening.models import Choice, FullText, ScreeningSettings, Stage
 from screening.prisma import check, render_svg
 
 Role = Membership.Role
@@ -49,6 +51,8 @@ def _pane_context(
         "exclude_terms": ScreeningSettings.terms(settings.exclude_terms),
         "reasons": settings.exclusion_reasons,
         "full_text": stage == Stage.FULL_TEXT,
+        "fulltext": FullText.objects.filter(record=record).first() if record and stage == Stage.FULL_TEXT else None,
+        "max_pdf_mb": django_settings.SIEVE_MAX_PDF_MB,
     }
 
 
@@ -226,3 +230,44 @@ def prisma(request: HttpRequest, review_id: int) -> HttpResponse:
     ]
     context = {"review": review, "svg": svg, "problems": check(counts), "agreement": agreement}
     return render(request, "screening/prisma.html", context)
+
+
+def fulltext(request: HttpRequest, review_id: int, record_id: int) -> FileResponse:
+    """A record's PDF, to members of its review only."""
+    review = review_get_for_user(user=request.user, review_id=review_id)
+    found = FullText.objects.filter(review=review, record_id=record_id).exclude(file="").first()
+    if found is None:
+        raise Http404("This record has no PDF.")
+    response = FileResponse(found.file.open("rb"), content_type="application/pdf", filename=found.filename)
+    response["Content-Disposition"] = response["Content-Disposition"].replace("attachment", "inline")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    return response
+
+
+@require_POST
+def fulltext_change(request: HttpRequest, review_id: int, record_id: int) -> HttpResponse:
+    """The full-text controls of the screening page: upload the PDF, mark it not retrieved, remove either."""
+    review = review_get_for_user(user=request.user, review_id=review_id)
+    action = request.POST.get("action", "")
+    try:
+        if action == "upload" and request.FILES.get("file"):
+            services.fulltext_upload(
+                user=request.user, review_id=review.pk, record_id=record_id, file=request.FILES["file"]
+            )
+            messages.success(request, "PDF attached.")
+        elif action == "not_retrieved":
+            services.fulltext_not_retrieved(
+                user=request.user, review_id=review.pk, record_id=record_id, note=request.POST.get("note", "")
+            )
+            messages.success(request, "Marked as not retrieved; it leaves the full-text queue.")
+        elif action == "remove":
+            services.fulltext_remove(user=request.user, review_id=review.pk, record_id=record_id)
+            messages.success(request, "Full text removed.")
+        else:
+            messages.error(request, "Choose a PDF to upload.")
+    except ServiceConflict as exc:
+        messages.error(request, exc.message)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("screening:screen", review_id=review.pk, stage=Stage.FULL_TEXT)

@@ -126,6 +126,7 @@ LOGOUT_REDIRECT_URL = "login"
 SIEVE_ALLOW_SIGNUP = env.bool("SIEVE_ALLOW_SIGNUP", default=True)
 # Largest search export accepted, in megabytes.
 SIEVE_MAX_IMPORT_MB = env.int("SIEVE_MAX_IMPORT_MB", default=200)
+SIEVE_MAX_PDF_MB = env.int("SIEVE_MAX_PDF_MB", default=50)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
