@@ -250,11 +250,10 @@ def fulltext_change(request: HttpRequest, review_id: int, record_id: int) -> Htt
     """The full-text controls of the screening page: upload the PDF, mark it not retrieved, remove either."""
     review = review_get_for_user(user=request.user, review_id=review_id)
     action = request.POST.get("action", "")
+    upload = request.FILES.get("file")
     try:
-        if action == "upload" and request.FILES.get("file"):
-            services.fulltext_upload(
-                user=request.user, review_id=review.pk, record_id=record_id, file=request.FILES["file"]
-            )
+        if action == "upload" and isinstance(upload, UploadedFile):
+            services.fulltext_upload(user=request.user, review_id=review.pk, record_id=record_id, file=upload)
             messages.success(request, "PDF attached.")
         elif action == "not_retrieved":
             services.fulltext_not_retrieved(
