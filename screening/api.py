@@ -110,13 +110,7 @@ class SettingsSerializer(serializers.ModelSerializer):
 
 
 def _agreement_data(result: Any) -> dict[str, Any]:
-    return {
-        "records": result.records,
-        "percent_agreement": result.percent_agreement,
-        "kappa": result.kappa,
-        "kappa_ci": list(result.kappa_ci) if result.kappa_ci else None,
-        "pabak": result.pabak,
-    }
+    return services.agreement_dict(result)
 
 
 class NextRecordView(APIView):

@@ -170,3 +170,16 @@ class FullText(models.Model):
 
     def __str__(self) -> str:
         return f"Full text of record {self.record_id}"
+
+
+class AgreementSummary(models.Model):
+    """Agreement between reviewers per stage, overall and per pair, as the worker last computed it (the review
+    dashboard reads it; `stale` until the worker has caught up with new decisions)."""
+
+    review = models.OneToOneField(Review, on_delete=models.CASCADE, related_name="agreement_summary")
+    data = models.JSONField(default=dict, blank=True)
+    stale = models.BooleanField(default=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Agreement of review {self.review_id}"

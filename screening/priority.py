@@ -201,9 +201,7 @@ def simulate(
     step: int | None = None,
 ) -> list[int]:
     """Simulated priority screening of fully labelled records; returns the labels in the order screened."""
-    order = screening_order(
-        labels, seed=seed, texts=texts, features=features, scorer=scorer, prior=prior, step=step
-    )
+    order = screening_order(labels, seed=seed, texts=texts, features=features, scorer=scorer, prior=prior, step=step)
     return [int(labels[i]) for i in order]
 
 

@@ -238,3 +238,34 @@ def prisma_counts(*, review: Review) -> PrismaCounts:
         studies_included=included,
         reports_included=included,
     )
+
+
+def dashboard(*, review: Review) -> dict | None:
+    """What the review's overview shows of screening to editors and owners (None for reviewers: blinded or
+    not, conflicts and agreement are theirs to resolve and report)."""
+    if not role_at_least(review.my_role, Role.EDITOR):
+        return None
+    from screening.models import AgreementSummary
+
+    summary = AgreementSummary.objects.filter(review=review).first()
+    outcomes = dict(
+        Outcome.objects.filter(review=review).values_list("stage").annotate(n=Count("id")).order_by("stage")
+    )
+    conflicts = dict(
+        Outcome.objects.filter(review=review, status=Outcome.Status.CONFLICT)
+        .values_list("stage")
+        .annotate(n=Count("id"))
+        .order_by("stage")
+    )
+    stages = [
+        {
+            "stage": stage,
+            "label": Stage(stage).label,
+            "decided": outcomes.get(stage, 0),
+            "conflicts": conflicts.get(stage, 0),
+            "agreement": (summary.data.get(stage) if summary else None),
+        }
+        for stage in Stage.values
+    ]
+    return {"stages": stages, "computed_at": summary.computed_at if summary else None,
+            "stale": summary.stale if summary else False}  # fmt: skip

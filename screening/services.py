@@ -19,7 +19,7 @@ from django.utils import timezone
 from core.exceptions import ServiceConflict
 from reviews.models import Import, Membership, Record, Review
 from reviews.selectors import review_get_for_user
-from screening.models import Choice, Decision, FullText, Outcome, ScreeningSettings, Stage
+from screening.models import AgreementSummary, Choice, Decision, FullText, Outcome, ScreeningSettings, Stage
 
 AnyUser = User | AnonymousUser
 Role = Membership.Role
@@ -228,6 +228,7 @@ def outcome_evaluate(*, record_id: int, stage: str) -> Outcome | None:
             outcome.delete()
         return None
     verdict = judge(stage, decisions)
+    _agreement_changed(record.review_id)
     if verdict is None:
         if outcome is None:
             outcome = Outcome.objects.create(
@@ -243,6 +244,51 @@ def outcome_evaluate(*, record_id: int, stage: str) -> Outcome | None:
     return outcome
 
 
+def _agreement_changed(review_id: int) -> None:
+    """Mark the review's agreement summary stale and have the worker recompute it, once for a burst of
+    decisions: only the call that turns it stale enqueues (the recomputation reads every decision)."""
+    from screening.tasks import agreement_refresh_task
+
+    turned = AgreementSummary.objects.filter(review_id=review_id, stale=False).update(stale=True)
+    created = False
+    if not turned:
+        _, created = AgreementSummary.objects.get_or_create(review_id=review_id)
+    if turned or created:
+        transaction.on_commit(lambda: agreement_refresh_task.delay(review_id))
+
+
+def agreement_refresh(*, review_id: int) -> AgreementSummary:
+    """Recompute agreement per stage, overall and per reviewer pair (worker). Idempotent."""
+    from screening.selectors import agreement_by_pair, agreement_overall
+
+    review = Review.objects.get(pk=review_id)
+    AgreementSummary.objects.filter(review=review).update(stale=False)  # decisions from now on mark it again
+    data = {}
+    for stage in Stage.values:
+        overall = agreement_overall(review=review, stage=stage)
+        data[stage] = {
+            **agreement_dict(overall),
+            "pairs": [
+                {"reviewers": [p.reviewer_a, p.reviewer_b], **agreement_dict(p.result)}
+                for p in agreement_by_pair(review=review, stage=stage)
+            ],
+        }
+    summary, _ = AgreementSummary.objects.update_or_create(
+        review=review, defaults={"data": data, "computed_at": timezone.now()}
+    )
+    return summary
+
+
+def agreement_dict(result: Any) -> dict[str, Any]:
+    return {
+        "records": result.records,
+        "percent_agreement": result.percent_agreement,
+        "kappa": result.kappa,
+        "kappa_ci": list(result.kappa_ci) if result.kappa_ci else None,
+        "pabak": result.pabak,
+    }
+
+
 def outcomes_sweep(*, review_id: int | None = None) -> int:
     """Evaluate every record that has decisions but no settled outcome (catches a lost task). Returns how many."""
     pending = Decision.objects.exclude(
@@ -254,6 +300,11 @@ def outcomes_sweep(*, review_id: int | None = None) -> int:
     for record_id, stage in set(pending):
         outcome_evaluate(record_id=record_id, stage=stage)
         count += 1
+    stale = AgreementSummary.objects.filter(stale=True)
+    if review_id is not None:
+        stale = stale.filter(review_id=review_id)
+    for summary_review_id in list(stale.values_list("review_id", flat=True)):
+        agreement_refresh(review_id=summary_review_id)
     return count
 
 

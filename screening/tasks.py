@@ -3,7 +3,7 @@ that catches any evaluation lost on the way (both idempotent)."""
 
 from celery import shared_task
 
-from screening.services import outcome_evaluate, outcomes_sweep
+from screening.services import agreement_refresh, outcome_evaluate, outcomes_sweep
 
 
 @shared_task(name="screening.outcome_evaluate", acks_late=True, reject_on_worker_lost=True)
@@ -15,3 +15,14 @@ def outcome_evaluate_task(record_id: int, stage: str) -> str:
 @shared_task(name="screening.outcomes_sweep", acks_late=True, reject_on_worker_lost=True)
 def outcomes_sweep_task() -> int:
     return outcomes_sweep()
+
+
+@shared_task(name="screening.agreement_refresh", acks_late=True, reject_on_worker_lost=True)
+def agreement_refresh_task(review_id: int) -> str:
+    from reviews.models import Review
+
+    try:
+        summary = agreement_refresh(review_id=review_id)
+    except Review.DoesNotExist:
+        return "gone"
+    return f"computed at {summary.computed_at:%H:%M:%S}"

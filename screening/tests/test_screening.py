@@ -398,3 +398,26 @@ def test_next_record_is_the_first_of_the_queue(cast, erin):
             expected = ahead or queue_for(review=review, user=user, stage=stage).first()
             assert next_record(review=review, user=user, stage=stage) == expected, (user, stage)
     assert queue_for(review=cast.review, user=cast.carol, stage=TA).filter(pk=mine.record_id).exists()
+
+
+def test_agreement_is_computed_by_the_worker_and_shown_to_editors(cast, erin, web, django_capture_on_commit_callbacks):
+    from screening.models import AgreementSummary
+
+    records = make_records(cast.review, 4)
+    with django_capture_on_commit_callbacks(execute=True):
+        for record, (a, b) in zip(records, [("include", "include"), ("exclude", "exclude"), ("include", "exclude"),
+                                            ("exclude", "exclude")], strict=True):  # fmt: skip
+            decide(cast.carol, cast.review, record, a)
+            decide(erin, cast.review, record, b)
+    summary = AgreementSummary.objects.get(review=cast.review)
+    if summary.stale:  # the eager task ran inside the burst; the sweep catches up (as the beat would)
+        services.outcomes_sweep(review_id=cast.review.pk)
+        summary.refresh_from_db()
+    expected = cohen_kappa_score(
+        ["include", "exclude", "include", "exclude"], ["include", "exclude", "exclude", "exclude"]
+    )
+    assert not summary.stale and summary.data["title_abstract"]["kappa"] == pytest.approx(expected)
+    assert summary.data["title_abstract"]["pairs"][0]["reviewers"] == ["carol", "erin"]
+    page = web("bob").get(f"/reviews/{cast.review.pk}/").content.decode()
+    assert "Cohen" in page and "75.0% of 4" in page
+    assert "Cohen" not in web("carol").get(f"/reviews/{cast.review.pk}/").content.decode()
