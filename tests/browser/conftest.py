@@ -44,7 +44,10 @@ def browser(_allow_orm_beside_playwright) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        # Scrollbars shown as a user sees them (Playwright hides them by default): layout shifts they cause show up.
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, ignore_default_args=["--hide-scrollbars"]
+        )
         yield browser
         browser.close()
 
