@@ -116,12 +116,22 @@ def _agreement_data(result: Any) -> dict[str, Any]:
 class NextRecordView(APIView):
     @extend_schema(
         summary="The next record for me to screen at this stage",
-        parameters=[STAGE],
+        parameters=[
+            STAGE,
+            OpenApiParameter(
+                "order",
+                OpenApiTypes.STR,
+                enum=["priority", "plain"],
+                description="priority (default): the most likely relevant first once the model is trained "
+                "(title/abstract); plain: import order.",
+            ),
+        ],
         responses={200: ScreeningRecordSerializer, 204: OpenApiResponse(description="Nothing left for you."), **ERRORS},
     )
     def get(self, request: Request, review_pk: int, stage: str) -> Response:
         review = _review(request, review_pk)
-        record = selectors.next_record(review=review, user=request.user, stage=_stage(stage))
+        plain = request.query_params.get("order") == "plain"
+        record = selectors.next_record(review=review, user=request.user, stage=_stage(stage), plain=plain)
         if record is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(ScreeningRecordSerializer(record).data)

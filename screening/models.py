@@ -45,6 +45,11 @@ class ScreeningSettings(models.Model):
     include_terms = models.TextField(blank=True, help_text="Highlighted in green: one term or phrase per line.")
     exclude_terms = models.TextField(blank=True, help_text="Highlighted in red: one term or phrase per line.")
     exclusion_reasons = models.JSONField(default=default_exclusion_reasons, blank=True)
+    priority = models.BooleanField(
+        default=True,
+        help_text="Once there are 5 includes and 5 excludes, offer the records a model rates most likely relevant "
+        "first (title and abstract). Each reviewer can switch to plain order.",
+    )
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -183,3 +188,35 @@ class AgreementSummary(models.Model):
 
     def __str__(self) -> str:
         return f"Agreement of review {self.review_id}"
+
+
+class PriorityModel(models.Model):
+    """The review's priority-screening model as the worker last trained it (title/abstract): whether it is ready
+    (5 relevant and 5 irrelevant outcomes), on how many outcomes, and its estimate of relevant records unseen."""
+
+    review = models.OneToOneField(Review, on_delete=models.CASCADE, related_name="priority_model")
+    ready = models.BooleanField(default=False)
+    stale = models.BooleanField(default=True)
+    outcomes_used = models.PositiveIntegerField(default=0)
+    relevant_expected = models.FloatField(null=True, blank=True)
+    relevant_low = models.PositiveIntegerField(null=True, blank=True)
+    relevant_high = models.PositiveIntegerField(null=True, blank=True)
+    trained_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Priority model of review {self.review_id}"
+
+
+class RecordScore(models.Model):
+    """How likely the priority model rates a record relevant (title/abstract), for records still undecided when
+    it was trained. The next record offered is the highest-scored one waiting for the reviewer."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="+")
+    record = models.OneToOneField(Record, on_delete=models.CASCADE, related_name="priority_score")
+    score = models.FloatField()
+
+    class Meta:
+        indexes = [models.Index(fields=["review", "-score", "record"], name="recordscore_review_rank")]
+
+    def __str__(self) -> str:
+        return f"record {self.record_id}: {self.score:.3f}"

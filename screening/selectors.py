@@ -11,7 +11,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from reviews.models import Import, Membership, Record, Review, role_at_least
 from screening.agreement import Agreement, agreement
-from screening.models import Choice, Decision, FullText, Outcome, Stage
+from screening.models import Choice, Decision, FullText, Outcome, PriorityModel, RecordScore, Stage
 from screening.prisma import PrismaCounts
 from screening.services import settings_for
 
@@ -54,7 +54,46 @@ def queue_for(*, review: Review, user: AnyUser, stage: str, after: int | None = 
     return records.filter(~Exists(mine), ~Exists(settled)).order_by("id")
 
 
-def next_record(*, review: Review, user: AnyUser, stage: str) -> Record | None:
+def priority_active(*, review: Review, stage: str) -> PriorityModel | None:
+    """The review's priority model when it orders this stage's queue (title/abstract, switched on, trained), in
+    one query: a trained model implies the settings row (outcomes are evaluated through it)."""
+    if stage != Stage.TITLE_ABSTRACT:
+        return None
+    return PriorityModel.objects.filter(review=review, ready=True, review__screening_settings__priority=True).first()
+
+
+def next_record(*, review: Review, user: AnyUser, stage: str, plain: bool = False) -> Record | None:
+    """The next record for this reviewer: the one the priority model rates most likely relevant when it is
+    active (and the reviewer has not chosen plain order), else the next in import order (`_next_in_order`)."""
+    if not plain and priority_active(review=review, stage=stage) is not None:
+        found = _first_ranked(review.pk, user.pk, stage)
+        if found is not None:
+            return Record.objects.select_related("batch").get(pk=found)
+    return _next_in_order(review=review, user=user, stage=stage)
+
+
+_RANKED_SQL = f"""
+SELECT s.record_id FROM {RecordScore._meta.db_table} s JOIN {Record._meta.db_table} r ON r.id = s.record_id
+WHERE s.review_id = %(review)s AND r.duplicate_of_id IS NULL
+  AND NOT EXISTS (SELECT 1 FROM {Decision._meta.db_table} d WHERE d.record_id = s.record_id AND d.stage = %(stage)s
+                  AND d.reviewer_id = %(user)s)
+  AND NOT EXISTS (SELECT 1 FROM {Outcome._meta.db_table} o WHERE o.record_id = s.record_id AND o.stage = %(stage)s
+                  AND o.status <> %(conflict)s)
+ORDER BY s.score DESC, s.record_id LIMIT 1
+"""  # noqa: S608 - table names from the models, values as parameters
+
+
+def _first_ranked(review_id: int, user_id: int | None, stage: str) -> int | None:
+    params: dict[str, int | str | None] = {
+        "review": review_id, "stage": stage, "user": user_id, "conflict": Outcome.Status.CONFLICT
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(_RANKED_SQL, params)
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def _next_in_order(*, review: Review, user: AnyUser, stage: str) -> Record | None:
     """The next record for this reviewer, in import order: the first of `queue_for`, found from just after the last
     record they decided (most steps find it at once, however far into a 100,000-record review they are), then
     from the start for any left behind (taken back with undo).

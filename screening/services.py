@@ -19,11 +19,12 @@ from django.utils import timezone
 from core.exceptions import ServiceConflict
 from reviews.models import Import, Membership, Record, Review
 from reviews.selectors import review_get_for_user
+from screening import priority_service
 from screening.models import AgreementSummary, Choice, Decision, FullText, Outcome, ScreeningSettings, Stage
 
 AnyUser = User | AnonymousUser
 Role = Membership.Role
-SETTINGS_FIELDS = ("reviewers_needed", "blinded", "include_terms", "exclude_terms", "exclusion_reasons")
+SETTINGS_FIELDS = ("reviewers_needed", "blinded", "include_terms", "exclude_terms", "exclusion_reasons", "priority")
 
 
 def settings_for(review: Review) -> ScreeningSettings:
@@ -241,6 +242,8 @@ def outcome_evaluate(*, record_id: int, stage: str) -> Outcome | None:
         outcome = Outcome(review=record.review, record=record, stage=stage)
     outcome.status, outcome.decision, outcome.reason = Outcome.Status.SETTLED, decision, reason
     outcome.save()
+    if stage == Stage.TITLE_ABSTRACT:
+        priority_service.changed(record.review_id)
     return outcome
 
 
@@ -305,6 +308,7 @@ def outcomes_sweep(*, review_id: int | None = None) -> int:
         stale = stale.filter(review_id=review_id)
     for summary_review_id in list(stale.values_list("review_id", flat=True)):
         agreement_refresh(review_id=summary_review_id)
+    priority_service.sweep()
     return count
 
 
@@ -328,6 +332,8 @@ def conflict_resolve(
     outcome.status, outcome.decision, outcome.reason = Outcome.Status.RESOLVED, decision, reason
     outcome.resolved_by, outcome.resolved_at = user, timezone.now()  # type: ignore[assignment]
     outcome.save()
+    if outcome.stage == Stage.TITLE_ABSTRACT:
+        priority_service.changed(review.pk)
     return outcome
 
 

@@ -26,3 +26,15 @@ def agreement_refresh_task(review_id: int) -> str:
     except Review.DoesNotExist:
         return "gone"
     return f"computed at {summary.computed_at:%H:%M:%S}"
+
+
+@shared_task(name="screening.priority_retrain", acks_late=True, reject_on_worker_lost=True)
+def priority_retrain_task(review_id: int) -> str:
+    from reviews.models import Review
+    from screening import priority_service
+
+    try:
+        state = priority_service.retrain(review_id=review_id)
+    except Review.DoesNotExist:
+        return "gone"
+    return f"ready={state.ready} outcomes={state.outcomes_used}"

@@ -9,6 +9,7 @@ urlpatterns = [
     path("<int:review_id>/screening/<str:stage>/", views.screen, name="screen"),
     path("<int:review_id>/screening/<str:stage>/decide/", views.decide, name="decide"),
     path("<int:review_id>/screening/<str:stage>/undo/", views.undo, name="undo"),
+    path("<int:review_id>/screening/<str:stage>/order/", views.order, name="order"),
     path("<int:review_id>/screening/<str:stage>/mine/", views.mine, name="mine"),
     path("<int:review_id>/screening/<str:stage>/mine/<int:decision_id>/", views.change, name="change"),
     path("<int:review_id>/conflicts/", views.conflicts, name="conflicts"),

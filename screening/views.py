@@ -31,15 +31,26 @@ def _stage(stage: str) -> str:
     return stage
 
 
+def _plain(request: HttpRequest, review: Review) -> bool:
+    """Whether this reviewer chose plain (import) order over priority order, in this browser session."""
+    return bool(request.session.get(f"screening-plain-{review.pk}"))
+
+
 def _pane_context(
-    review: Review, user: User | AnonymousUser, stage: str, error: str = "", record_id: int | None = None
+    review: Review,
+    user: User | AnonymousUser,
+    stage: str,
+    error: str = "",
+    record_id: int | None = None,
+    plain: bool = False,
 ) -> dict:
     record = None
     if record_id is not None:  # show this record again (an error on it, or an undo)
         record = selectors.queue_for(review=review, user=user, stage=stage).filter(pk=record_id).first()
     if record is None:
-        record = selectors.next_record(review=review, user=user, stage=stage)
+        record = selectors.next_record(review=review, user=user, stage=stage, plain=plain)
     settings = services.settings_for(review)
+    model = selectors.priority_active(review=review, stage=stage)
     return {
         "review": review,
         "stage": stage,
@@ -53,13 +64,24 @@ def _pane_context(
         "full_text": stage == Stage.FULL_TEXT,
         "fulltext": FullText.objects.filter(record=record).first() if record and stage == Stage.FULL_TEXT else None,
         "max_pdf_mb": django_settings.SIEVE_MAX_PDF_MB,
+        "priority_model": model,
+        "priority_on": settings.priority and stage == Stage.TITLE_ABSTRACT,
+        "plain": plain,
     }
 
 
 def screen(request: HttpRequest, review_id: int, stage: str) -> HttpResponse:
     review = review_get_for_user(user=request.user, review_id=review_id)
-    context = _pane_context(review, request.user, _stage(stage))
+    context = _pane_context(review, request.user, _stage(stage), plain=_plain(request, review))
     return render(request, "screening/screen.html", context)
+
+
+@require_POST
+def order(request: HttpRequest, review_id: int, stage: str) -> HttpResponse:
+    """Switch between priority order and plain (import) order, for this reviewer in this browser session."""
+    review = review_get_for_user(user=request.user, review_id=review_id)
+    request.session[f"screening-plain-{review.pk}"] = request.POST.get("order") == "plain"
+    return redirect("screening:screen", review_id=review.pk, stage=_stage(stage))
 
 
 @require_POST
@@ -88,7 +110,9 @@ def decide(request: HttpRequest, review_id: int, stage: str) -> HttpResponse:
             messages.error(request, error)
         return redirect("screening:screen", review_id=review.pk, stage=stage)
     return render(
-        request, "screening/_pane.html", {**_pane_context(review, request.user, stage, error, again), "oob": True}
+        request,
+        "screening/_pane.html",
+        {**_pane_context(review, request.user, stage, error, again, _plain(request, review)), "oob": True},
     )
 
 
@@ -114,7 +138,9 @@ def undo(request: HttpRequest, review_id: int, stage: str) -> HttpResponse:
             messages.error(request, error)
         return redirect("screening:screen", review_id=review.pk, stage=stage)
     return render(
-        request, "screening/_pane.html", {**_pane_context(review, request.user, stage, error, again), "oob": True}
+        request,
+        "screening/_pane.html",
+        {**_pane_context(review, request.user, stage, error, again, _plain(request, review)), "oob": True},
     )
 
 
