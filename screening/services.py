@@ -90,9 +90,9 @@ def _check_eligible(record: Record, stage: str) -> None:
 def _check_open(record: Record, stage: str) -> None:
     outcome = Outcome.objects.filter(record=record, stage=stage).first()
     if outcome is not None and outcome.final:
+        # No word of what the outcome is: under blinding, a reviewer's errors must not tell others' decisions.
         raise ServiceConflict(
-            f"This record's {Stage(stage).label.lower()} outcome is settled ({outcome.decision}); decisions on it "
-            "can no longer change."
+            f"This record's {Stage(stage).label.lower()} outcome is settled; decisions on it can no longer change."
         )
 
 

@@ -421,3 +421,16 @@ def test_agreement_is_computed_by_the_worker_and_shown_to_editors(cast, erin, we
     page = web("bob").get(f"/reviews/{cast.review.pk}/").content.decode()
     assert "Cohen" in page and "75.0% of 4" in page
     assert "Cohen" not in web("carol").get(f"/reviews/{cast.review.pk}/").content.decode()
+
+
+def test_a_refusal_does_not_tell_a_blinded_reviewer_the_outcome(cast, erin, api):
+    third = UserFactory(username="finn")
+    MembershipFactory(review=cast.review, user=third, role=Membership.Role.REVIEWER)
+    cast.finn = third
+    (record,) = make_records(cast.review, 1)
+    decide(cast.carol, cast.review, record, "include")
+    decide(erin, cast.review, record, "include")
+    url = f"/api/v1/reviews/{cast.review.pk}/screening/{TA}/decisions/"
+    refused = api("finn").post(url, {"record": record.pk, "decision": "exclude"}, format="json")
+    assert refused.status_code == 409
+    assert "include" not in refused.json()["detail"] and "settled" in refused.json()["detail"]
