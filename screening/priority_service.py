@@ -22,14 +22,10 @@ def retrain_step(records: int) -> int:
 
 def changed(review_id: int) -> None:
     """A title/abstract outcome changed: mark the model stale and have the worker retrain it, once per burst."""
+    from screening.services import mark_stale
     from screening.tasks import priority_retrain_task
 
-    turned = PriorityModel.objects.filter(review_id=review_id, stale=False).update(stale=True)
-    created = False
-    if not turned:
-        _, created = PriorityModel.objects.get_or_create(review_id=review_id)
-    if turned or created:
-        transaction.on_commit(lambda: priority_retrain_task.delay(review_id))
+    mark_stale(PriorityModel, review_id, priority_retrain_task)
 
 
 def retrain(*, review_id: int, force: bool = False) -> PriorityModel:

@@ -84,11 +84,14 @@ ORDER BY s.score DESC, s.record_id LIMIT 1
 
 
 def _first_ranked(review_id: int, user_id: int | None, stage: str) -> int | None:
-    params: dict[str, int | str | None] = {
-        "review": review_id, "stage": stage, "user": user_id, "conflict": Outcome.Status.CONFLICT
-    }  # fmt: skip
+    return _first_id(
+        _RANKED_SQL, {"review": review_id, "stage": stage, "user": user_id, "conflict": Outcome.Status.CONFLICT}
+    )
+
+
+def _first_id(sql: str, params: dict[str, int | str | None]) -> int | None:
     with connection.cursor() as cursor:
-        cursor.execute(_RANKED_SQL, params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     return None if row is None else row[0]
 
@@ -137,10 +140,7 @@ def _first_waiting(review_id: int, user_id: int | None, stage: str, *, after: in
         "conflict": Outcome.Status.CONFLICT, "title_abstract": Stage.TITLE_ABSTRACT, "include": Choice.INCLUDE,
         "maybe": Choice.MAYBE,
     }  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return None if row is None else row[0]
+    return _first_id(sql, params)
 
 
 def decision_list(*, review: Review, user: AnyUser, stage: str | None = None) -> QuerySet[Decision]:

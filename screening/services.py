@@ -20,7 +20,16 @@ from core.exceptions import ServiceConflict
 from reviews.models import Import, Membership, Record, Review
 from reviews.selectors import review_get_for_user
 from screening import priority_service
-from screening.models import AgreementSummary, Choice, Decision, FullText, Outcome, ScreeningSettings, Stage
+from screening.models import (
+    AgreementSummary,
+    Choice,
+    Decision,
+    FullText,
+    Outcome,
+    PriorityModel,
+    ScreeningSettings,
+    Stage,
+)
 
 AnyUser = User | AnonymousUser
 Role = Membership.Role
@@ -247,17 +256,21 @@ def outcome_evaluate(*, record_id: int, stage: str) -> Outcome | None:
     return outcome
 
 
-def _agreement_changed(review_id: int) -> None:
-    """Mark the review's agreement summary stale and have the worker recompute it, once for a burst of
-    decisions: only the call that turns it stale enqueues (the recomputation reads every decision)."""
-    from screening.tasks import agreement_refresh_task
-
-    turned = AgreementSummary.objects.filter(review_id=review_id, stale=False).update(stale=True)
+def mark_stale(model: type[AgreementSummary] | type[PriorityModel], review_id: int, task: Any) -> None:
+    """Mark a review's worker-computed summary stale and enqueue its recomputation, once for a burst of
+    decisions: only the call that turns it stale (or creates it) enqueues."""
+    turned = model.objects.filter(review_id=review_id, stale=False).update(stale=True)
     created = False
     if not turned:
-        _, created = AgreementSummary.objects.get_or_create(review_id=review_id)
+        _, created = model.objects.get_or_create(review_id=review_id)
     if turned or created:
-        transaction.on_commit(lambda: agreement_refresh_task.delay(review_id))
+        transaction.on_commit(lambda: task.delay(review_id))
+
+
+def _agreement_changed(review_id: int) -> None:
+    from screening.tasks import agreement_refresh_task
+
+    mark_stale(AgreementSummary, review_id, agreement_refresh_task)
 
 
 def agreement_refresh(*, review_id: int) -> AgreementSummary:

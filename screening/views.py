@@ -84,6 +84,16 @@ def order(request: HttpRequest, review_id: int, stage: str) -> HttpResponse:
     return redirect("screening:screen", review_id=review.pk, stage=_stage(stage))
 
 
+def _after_step(request: HttpRequest, review: Review, stage: str, error: str, record_id: int | None) -> HttpResponse:
+    """After a decision or an undo: the next (or that) record's pane for htmx, else back to the page."""
+    if not request.htmx:  # type: ignore[attr-defined]
+        if error:
+            messages.error(request, error)
+        return redirect("screening:screen", review_id=review.pk, stage=stage)
+    context = _pane_context(review, request.user, stage, error, record_id, _plain(request, review))
+    return render(request, "screening/_pane.html", {**context, "oob": True})
+
+
 @require_POST
 def decide(request: HttpRequest, review_id: int, stage: str) -> HttpResponse:
     review = review_get_for_user(user=request.user, review_id=review_id)
@@ -105,15 +115,7 @@ def decide(request: HttpRequest, review_id: int, stage: str) -> HttpResponse:
     except ValidationError as exc:
         error = " ".join(exc.messages)
     again = int(record_id) if error and record_id.isdigit() else None
-    if not request.htmx:  # type: ignore[attr-defined]
-        if error:
-            messages.error(request, error)
-        return redirect("screening:screen", review_id=review.pk, stage=stage)
-    return render(
-        request,
-        "screening/_pane.html",
-        {**_pane_context(review, request.user, stage, error, again, _plain(request, review)), "oob": True},
-    )
+    return _after_step(request, review, stage, error, again)
 
 
 @require_POST
@@ -133,15 +135,7 @@ def undo(request: HttpRequest, review_id: int, stage: str) -> HttpResponse:
             again = services.decision_undo(user=request.user, review_id=review.pk, decision_id=mine.pk)
         except ServiceConflict as exc:
             error = exc.message
-    if not request.htmx:  # type: ignore[attr-defined]
-        if error:
-            messages.error(request, error)
-        return redirect("screening:screen", review_id=review.pk, stage=stage)
-    return render(
-        request,
-        "screening/_pane.html",
-        {**_pane_context(review, request.user, stage, error, again, _plain(request, review)), "oob": True},
-    )
+    return _after_step(request, review, stage, error, again)
 
 
 def mine(request: HttpRequest, review_id: int, stage: str) -> HttpResponse:

@@ -28,14 +28,6 @@ def make_records(review, n, *, source="MEDLINE (Ovid)", kind="database"):
     return list(Record.objects.filter(batch=batch).order_by("id"))
 
 
-@pytest.fixture
-def erin(cast):
-    user = UserFactory(username="erin")
-    MembershipFactory(review=cast.review, user=user, role=Membership.Role.REVIEWER)
-    cast.erin = user  # a second reviewer, reachable as api("erin")
-    return user
-
-
 def decide(user, review, record, decision, stage=TA, reason="", evaluate=True):
     made = services.decision_create(
         user=user, review_id=review.pk, record_id=record.pk, stage=stage, decision=decision, reason=reason

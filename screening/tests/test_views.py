@@ -2,22 +2,12 @@
 
 import pytest
 
-from reviews.models import Membership
-from reviews.tests.factories import MembershipFactory, UserFactory
 from screening import services
 from screening.models import Decision, Outcome
 from screening.templatetags.screening_tags import highlight
 from screening.tests.test_screening import decide, make_records
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def erin(cast):
-    user = UserFactory(username="erin")
-    MembershipFactory(review=cast.review, user=user, role=Membership.Role.REVIEWER)
-    cast.erin = user
-    return user
 
 
 @pytest.mark.parametrize(
