@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import Any
 
 #: Two-sided 95% normal quantile, 1.959963984540054.
 Z_95 = NormalDist().inv_cdf(0.975)
@@ -23,6 +24,16 @@ class Agreement:
     kappa: float | None
     kappa_ci: tuple[float, float] | None
     pabak: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: the API's and the stored summary's shape."""
+        return {
+            "records": self.records,
+            "percent_agreement": self.percent_agreement,
+            "kappa": self.kappa,
+            "kappa_ci": list(self.kappa_ci) if self.kappa_ci else None,
+            "pabak": self.pabak,
+        }
 
 
 def agreement(pairs: Iterable[tuple[str, str]], categories: Sequence[str] | None = None) -> Agreement:

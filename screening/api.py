@@ -109,10 +109,6 @@ class SettingsSerializer(serializers.ModelSerializer):
         fields = ["reviewers_needed", "blinded", "include_terms", "exclude_terms", "exclusion_reasons", "version"]
 
 
-def _agreement_data(result: Any) -> dict[str, Any]:
-    return services.agreement_dict(result)
-
-
 class NextRecordView(APIView):
     @extend_schema(
         summary="The next record for me to screen at this stage",
@@ -238,12 +234,7 @@ class AgreementView(APIView):
     )
     def get(self, request: Request, review_pk: int, stage: str) -> Response:
         review = _review(request, review_pk, Role.EDITOR)
-        stage = _stage(stage)
-        data = _agreement_data(selectors.agreement_overall(review=review, stage=stage))
-        data["pairs"] = [
-            {"reviewers": [p.reviewer_a, p.reviewer_b], **_agreement_data(p.result)}
-            for p in selectors.agreement_by_pair(review=review, stage=stage)
-        ]
+        data = selectors.agreement_report(review=review, stage=_stage(stage))
         return Response(data)
 
 

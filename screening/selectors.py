@@ -3,14 +3,14 @@ reviewer's reads hold only their own decisions, and nothing says whether a recor
 
 from dataclasses import dataclass
 from itertools import combinations
-from typing import cast
+from typing import Any, cast
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from reviews.models import Import, Membership, Record, Review, role_at_least
-from screening.agreement import Agreement, agreement
+from screening.agreement import agreement
 from screening.models import Choice, Decision, FullText, Outcome, PriorityModel, RecordScore, Stage
 from screening.prisma import PrismaCounts
 from screening.services import settings_for
@@ -211,38 +211,24 @@ def progress(*, review: Review, user: AnyUser, stage: str) -> Progress:
     )
 
 
-@dataclass(frozen=True)
-class PairAgreement:
-    reviewer_a: str
-    reviewer_b: str
-    result: Agreement
-
-
-def agreement_by_pair(*, review: Review, stage: str) -> list[PairAgreement]:
-    """Agreement of each pair of reviewers on the records both decided at this stage (editor, owner)."""
+def agreement_report(*, review: Review, stage: str) -> dict[str, Any]:
+    """Agreement at a stage, from one read of its decisions: overall (the first two decisions of each record
+    decided by two reviewers) and per pair of reviewers (the records both decided), as JSON-ready dicts."""
+    first_two: dict[int, list[str]] = {}
     by_reviewer: dict[str, dict[int, str]] = {}
-    rows = Decision.objects.filter(review=review, stage=stage).values_list(
-        "reviewer__username", "record_id", "decision"
-    )
-    for username, record_id, decision in rows:
+    rows = Decision.objects.filter(review=review, stage=stage).order_by("created_at", "id")
+    for username, record_id, decision in rows.values_list("reviewer__username", "record_id", "decision"):
+        first_two.setdefault(record_id, []).append(decision)
         by_reviewer.setdefault(username, {})[record_id] = decision
+    categories = list(Choice.values)
+    overall = agreement([(d[0], d[1]) for d in first_two.values() if len(d) >= 2], categories=categories)
     pairs = []
     for a, b in combinations(sorted(by_reviewer), 2):
         common = sorted(set(by_reviewer[a]) & set(by_reviewer[b]))
         if common:
-            labels = [(by_reviewer[a][r], by_reviewer[b][r]) for r in common]
-            pairs.append(PairAgreement(a, b, agreement(labels, categories=list(Choice.values))))
-    return pairs
-
-
-def agreement_overall(*, review: Review, stage: str) -> Agreement:
-    """Agreement over every record decided by two reviewers at this stage (the first two decisions of each)."""
-    first_two: dict[int, list[str]] = {}
-    rows = Decision.objects.filter(review=review, stage=stage).order_by("created_at", "id")
-    for record_id, decision in rows.values_list("record_id", "decision"):
-        first_two.setdefault(record_id, []).append(decision)
-    labels = [(d[0], d[1]) for d in first_two.values() if len(d) >= 2]
-    return agreement(labels, categories=list(Choice.values))
+            result = agreement([(by_reviewer[a][r], by_reviewer[b][r]) for r in common], categories=categories)
+            pairs.append({"reviewers": [a, b], **result.as_dict()})
+    return {**overall.as_dict(), "pairs": pairs}
 
 
 def prisma_counts(*, review: Review) -> PrismaCounts:

@@ -275,34 +275,15 @@ def _agreement_changed(review_id: int) -> None:
 
 def agreement_refresh(*, review_id: int) -> AgreementSummary:
     """Recompute agreement per stage, overall and per reviewer pair (worker). Idempotent."""
-    from screening.selectors import agreement_by_pair, agreement_overall
+    from screening.selectors import agreement_report
 
     review = Review.objects.get(pk=review_id)
     AgreementSummary.objects.filter(review=review).update(stale=False)  # decisions from now on mark it again
-    data = {}
-    for stage in Stage.values:
-        overall = agreement_overall(review=review, stage=stage)
-        data[stage] = {
-            **agreement_dict(overall),
-            "pairs": [
-                {"reviewers": [p.reviewer_a, p.reviewer_b], **agreement_dict(p.result)}
-                for p in agreement_by_pair(review=review, stage=stage)
-            ],
-        }
+    data = {stage: agreement_report(review=review, stage=stage) for stage in Stage.values}
     summary, _ = AgreementSummary.objects.update_or_create(
         review=review, defaults={"data": data, "computed_at": timezone.now()}
     )
     return summary
-
-
-def agreement_dict(result: Any) -> dict[str, Any]:
-    return {
-        "records": result.records,
-        "percent_agreement": result.percent_agreement,
-        "kappa": result.kappa,
-        "kappa_ci": list(result.kappa_ci) if result.kappa_ci else None,
-        "pabak": result.pabak,
-    }
 
 
 def outcomes_sweep(*, review_id: int | None = None) -> int:

@@ -245,10 +245,9 @@ def prisma(request: HttpRequest, review_id: int) -> HttpResponse:
         response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="prisma-review-{review.pk}.svg"'
         return response
-    agreement = [
-        (Stage(stage).label, selectors.agreement_overall(review=review, stage=stage)) for stage in Stage.values
-    ]
-    context = {"review": review, "svg": svg, "problems": check(counts), "agreement": agreement}
+    # Agreement as the worker last computed it (the API's endpoint computes it fresh): no scan of every
+    # decision on each page view.
+    context = {"review": review, "svg": svg, "problems": check(counts), "screening": selectors.dashboard(review=review)}
     return render(request, "screening/prisma.html", context)
 
 

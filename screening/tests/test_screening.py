@@ -426,3 +426,31 @@ def test_a_refusal_does_not_tell_a_blinded_reviewer_the_outcome(cast, erin, api)
     refused = api("finn").post(url, {"record": record.pk, "decision": "exclude"}, format="json")
     assert refused.status_code == 409
     assert "include" not in refused.json()["detail"] and "settled" in refused.json()["detail"]
+
+
+def test_full_text_resolution_needs_include_or_a_listed_exclusion_reason(cast, erin, api):
+    (record,) = make_records(cast.review, 1)
+    for user in (cast.carol, erin):
+        decide(user, cast.review, record, "include")
+    decide(cast.carol, cast.review, record, "include", stage=FT)
+    decide(erin, cast.review, record, "exclude", stage=FT, reason="Wrong outcome")
+    conflict = Outcome.objects.get(record=record, stage=FT)
+    url = f"/api/v1/reviews/{cast.review.pk}/conflicts/{conflict.pk}/resolve/"
+    assert api("bob").post(url, {"decision": "maybe"}, format="json").status_code == 400
+    assert api("bob").post(url, {"decision": "exclude"}, format="json").status_code == 400
+    assert api("bob").post(url, {"decision": "exclude", "reason": "Not a reason"}, format="json").status_code == 400
+    assert Outcome.objects.get(pk=conflict.pk).status == "conflict"
+    done = api("bob").post(url, {"decision": "exclude", "reason": "Wrong outcome"}, format="json")
+    assert done.status_code == 200 and done.json()["reason"] == "Wrong outcome"
+
+
+def test_another_reviews_conflict_is_not_reachable(cast, erin, api):
+    from screening.models import Outcome as OutcomeModel
+
+    (foreign,) = make_records(cast.other_review, 1, source="Embase")
+    outcome = OutcomeModel.objects.create(
+        review=cast.other_review, record=foreign, stage=TA, status="conflict", conflict_found_at=foreign.created_at
+    )
+    url = f"/api/v1/reviews/{cast.review.pk}/conflicts/{outcome.pk}/resolve/"
+    assert api("bob").post(url, {"decision": "include"}, format="json").status_code == 404
+    assert OutcomeModel.objects.get(pk=outcome.pk).status == "conflict"
