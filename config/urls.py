@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("core.api_urls")),
     path("", include("reviews.api_urls")),
     path("", include("screening.api_urls")),
+    path("", include("extraction.api_urls")),
 ]
 
 urlpatterns = [
@@ -17,6 +18,7 @@ urlpatterns = [
     path("accounts/", include("core.urls")),
     path("reviews/", include("reviews.urls")),
     path("reviews/", include("screening.urls")),
+    path("reviews/", include("extraction.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,0 +1,1 @@
+"""Extraction writes, by subject: studies (and outcomes, comparisons, settings), forms, extracting."""
