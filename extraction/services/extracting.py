@@ -327,7 +327,7 @@ def _clean_rows(review: Review, study: Study, rows: Iterable[dict[str, Any]]) ->
     outcomes = {o.pk: o for o in Outcome.objects.filter(review=review)}
     arms = {a.pk: a for a in Arm.objects.filter(study=study)}
     cleaned: list[DataRow] = []
-    errors: dict[str, Any] = {}
+    errors: dict[str, str] = {}
     seen: set[tuple[int, int, str]] = set()
     for index, row in enumerate(rows):
         where = f"rows[{index}]"
@@ -359,7 +359,7 @@ def _clean_rows(review: Review, study: Study, rows: Iterable[dict[str, Any]]) ->
                 row_errors["subgroup"] = "This comparison and outcome are given twice; tell the rows apart by subgroup."
             seen.add(spot)
         if row_errors:
-            errors[where] = row_errors
+            errors |= {f"{where}.{name}": message for name, message in row_errors.items()}
             continue
         note = row.get("note")
         cleaned.append(
@@ -387,7 +387,7 @@ def outcome_data_save(
     new_version = _bump(extraction)
     writer = cast(User, user)
     kept: set[int] = set()
-    for data in cleaned:
+    for index, data in enumerate(cleaned):
         current = existing.get((data.comparison.pk, data.outcome.pk, data.subgroup))
         if current is None:
             current = OutcomeData(
@@ -408,8 +408,8 @@ def outcome_data_save(
             current.note = data.note
         merged = {name: getattr(current, name) for name in ALL_DATA_FIELDS}
         errors = V.check_data_row(data.outcome.type, merged)
-        if errors:
-            raise ValidationError(errors)
+        if errors:  # with the numbers it keeps, the row would not hold
+            raise ValidationError({f"rows[{index}].{name}": message for name, message in errors.items()})
         if current.pk is None or _row_state(current) != before:
             current.changed_in, current.updated_by = new_version, writer
             current.save()
@@ -560,14 +560,13 @@ def compare(*, study_id: int, form_id: int) -> dict[str, int]:
                 current.save()
         stale = [d.pk for key, d in open_before.items() if key not in found or key in agreed]
         Discrepancy.objects.filter(pk__in=stale, status=Discrepancy.Status.OPEN).delete()
-        _write_agreed(consensus, agreed, found, extractions)
+        _write_agreed(consensus, agreed, extractions)
         return {"flagged": flagged, "agreed": len(agreed)}
 
 
-def _write_agreed(
-    consensus: Extraction, agreed: dict[str, Spot], found: dict[str, Spot], extractions: list[Extraction]
-) -> None:
-    """Agreed values into the consensus; worker-written values no longer agreed upon are removed."""
+def _write_agreed(consensus: Extraction, agreed: dict[str, Spot], extractions: list[Extraction]) -> None:
+    """Agreed values into the consensus; worker-written values no longer agreed upon are removed (an open
+    discrepancy has no consensus value until the editor gives one)."""
     first = extractions[0].pk
     changed = False
     worker_values = {
@@ -608,7 +607,7 @@ def _write_agreed(
                     row.changed_in = version
                     row._dirty = True  # type: ignore[attr-defined]
     for key, current in worker_values.items():
-        if current.updated_by_id is None and key not in wanted_fields and not _disputed(key, found):
+        if current.updated_by_id is None and key not in wanted_fields:
             current.delete()
             changed = True
     for row in editor_rows.values():
@@ -620,11 +619,6 @@ def _write_agreed(
     if changed:
         consensus.version = version
         consensus.save(update_fields=["version", "updated_at"])
-
-
-def _disputed(key: tuple[str, int | None], found: dict[str, Spot]) -> bool:
-    field_key, arm_id = key
-    return f"field:{field_key}" + (f":{arm_id}" if arm_id else "") in found
 
 
 def _as_number(name: str, value: Any) -> Any:

@@ -99,13 +99,23 @@ def _record(review: Review, record_id: int | str) -> Record:
         raise Http404("No such record in this review (a duplicate is linked through its primary record).") from exc
 
 
+def _surname(name: str) -> str:
+    """`Hardy, Janet` and `Yang CY` (MEDLINE) give the first part; `Janet Hardy` the last word."""
+    name = re.sub(r"\s+", " ", name).strip()
+    if "," in name:
+        surname = name.split(",")[0]
+    else:
+        words = name.split(" ")
+        while len(words) > 1 and re.fullmatch(r"(?:[A-Z]\.?-?){1,3}", words[-1]):
+            words.pop()  # trailing initials: the surname came first
+        surname = " ".join(words) if len(words) < len(name.split(" ")) else words[-1]
+    surname = surname.strip()
+    return surname.title() if surname.isupper() else surname
+
+
 def suggested_label(record: Record, taken: set[str]) -> str:
     """`Surname Year` from the first author, as Cochrane study IDs are written; `a`, `b`… added on a clash."""
-    surname = ""
-    if record.authors:
-        first = str(record.authors[0])
-        surname = (first.split(",")[0] if "," in first else first.split()[-1] if first.split() else "").strip()
-        surname = re.sub(r"\s+", " ", surname).title() if surname.isupper() else surname
+    surname = _surname(str(record.authors[0])) if record.authors else ""
     base = " ".join(part for part in (surname or f"Record {record.pk}", str(record.year or "")) if part)
     label, suffix = base, ord("a")
     while label.casefold() in taken:
