@@ -12,6 +12,7 @@ from django.http import Http404
 
 from extraction import values as V
 from extraction.models import (
+    ALL_DATA_FIELDS,
     DATA_FIELDS,
     Arm,
     Comparison,
@@ -258,3 +259,62 @@ def discrepancy_get(*, review: Review, discrepancy_id: int | str) -> Discrepancy
         return discrepancy_list(review=review).get(pk=int(discrepancy_id))
     except (Discrepancy.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404("No such discrepancy in this review.") from exc
+
+
+@dataclass
+class Change:
+    """One change of one value in an extraction: who, when, what it was and what it became."""
+
+    when: Any
+    who: str
+    what: str
+    old: str
+    new: str
+
+
+def value_history(*, extraction: Extraction, limit: int = 500) -> list[Change]:
+    """Every change of the extraction's values and outcome data, newest first (from the history tables; the
+    caller has checked that the member may read this extraction)."""
+    fields = {f.pk: f for f in FormField.objects.filter(form_id=extraction.form_id)}
+    arms = {a.pk: a.name for a in Arm.objects.filter(study_id=extraction.study_id)}
+    changes: list[Change] = []
+    before: dict[tuple, Any] = {}
+    for h in (
+        FieldValue.history.filter(extraction_id=extraction.pk)
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+    ):
+        f = fields.get(h.field_id)
+        if f is None:
+            continue
+        spot = (h.field_id, h.arm_id)
+        new = None if h.history_type == "-" else h.value
+        old = before.get(spot)
+        before[spot] = new
+        if old != new:
+            label = f.label + (f" ({arms.get(h.arm_id, 'removed arm')})" if h.arm_id else "")
+            who = h.history_user.username if h.history_user else "the worker (agreed values)"
+            changes.append(Change(h.history_date, who, label, V.display(f.type, old), V.display(f.type, new)))
+    outcomes = {o.pk: str(o) for o in Outcome.objects.filter(review_id=extraction.review_id)}
+    comparisons = {c.pk: c.name for c in Comparison.objects.filter(review_id=extraction.review_id)}
+    rows: dict[int, dict[str, Any]] = {}
+    for h in (
+        OutcomeData.history.filter(extraction_id=extraction.pk)
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+    ):
+        previous = rows.get(h.id, {})
+        current = {} if h.history_type == "-" else {n: getattr(h, n) for n in ALL_DATA_FIELDS}
+        rows[h.id] = current
+        where = f"{comparisons.get(h.comparison_id, '?')} › {outcomes.get(h.outcome_id, '?')}"
+        where += f" [{h.subgroup}]" if h.subgroup else ""
+        who = h.history_user.username if h.history_user else "the worker (agreed values)"
+        for name in ALL_DATA_FIELDS:
+            old, new = previous.get(name), current.get(name)
+            if old != new:
+                changes.append(
+                    Change(h.history_date, who, f"{where}: {name}", "" if old is None else str(old),
+                           "" if new is None else str(new))
+                )  # fmt: skip
+    changes.sort(key=lambda c: c.when, reverse=True)
+    return changes[:limit]

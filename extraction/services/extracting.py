@@ -253,15 +253,17 @@ def extraction_save(
     writer = cast(User, user)
     for field, arm, value in cleaned:
         current = existing.get((field.pk, arm.pk if arm else None))
+        # An emptied value stays as a row holding None, so that "changed since" and the history show it.
         if current is None:
             if value is not None:
-                FieldValue.objects.create(
+                created = FieldValue(
                     extraction=extraction, field=field, arm=arm, value=value, changed_in=new_version, updated_by=writer
                 )
-        elif value is None:
-            current.delete()
+                created._history_user = writer  # type: ignore[attr-defined]
+                created.save()
         elif current.value != value:
             current.value, current.changed_in, current.updated_by = value, new_version, writer
+            current._history_user = writer  # type: ignore[attr-defined]
             current.save()
     _after_save(extraction)
     return extraction
@@ -412,11 +414,13 @@ def outcome_data_save(
             raise ValidationError({f"rows[{index}].{name}": message for name, message in errors.items()})
         if current.pk is None or _row_state(current) != before:
             current.changed_in, current.updated_by = new_version, writer
+            current._history_user = writer  # type: ignore[attr-defined]
             current.save()
         kept.add(current.pk)
     if replace:
         for row in existing.values():
             if row.pk not in kept:
+                row._history_user = writer  # type: ignore[attr-defined]
                 row.delete()
     _after_save(extraction)
     return extraction
@@ -449,7 +453,9 @@ def extraction_set_status(
 
 def missing_required(extraction: Extraction) -> list[str]:
     arms = list(Arm.objects.filter(study_id=extraction.study_id))
-    filled = set(FieldValue.objects.filter(extraction=extraction).values_list("field_id", "arm_id"))
+    filled = set(
+        FieldValue.objects.filter(extraction=extraction, value__isnull=False).values_list("field_id", "arm_id")
+    )
     missing = []
     for field in FormField.objects.filter(form_id=extraction.form_id, required=True).order_by(
         "section__position", "position"

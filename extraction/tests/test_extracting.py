@@ -109,7 +109,7 @@ def test_values_are_validated_at_the_field_and_nothing_is_saved_on_an_error(cast
     assert "per arm" in errors["participants_randomised"][0]
     assert "Not a field" in errors["no_such_field"][0]
     assert f"participants_age@{ketamine.pk + 1000}" in errors
-    assert not FieldValue.objects.filter(extraction=a).exists()
+    assert not FieldValue.objects.filter(extraction=a).exists()  # all or nothing
     a.refresh_from_db()
     assert a.version == 1
 
@@ -129,14 +129,15 @@ def test_an_empty_input_removes_the_value_and_history_keeps_it(cast, seed):
     save(cast.carol, a, {"participants_condition": "Cancer pain"})
     save(cast.carol, a, {"participants_condition": "Refractory cancer pain"})
     save(cast.carol, a, {"participants_condition": ""})
-    assert not FieldValue.objects.filter(extraction=a).exists()
+    assert FieldValue.objects.get(extraction=a).value is None
     history = FieldValue.history.filter(extraction_id=a.pk).order_by("history_date")
-    assert [(h.history_type, h.value) for h in history] == [
-        ("+", "Cancer pain"),
-        ("~", "Refractory cancer pain"),
-        ("-", "Refractory cancer pain"),
+    assert [(h.history_type, h.value, h.history_user) for h in history] == [
+        ("+", "Cancer pain", cast.carol),
+        ("~", "Refractory cancer pain", cast.carol),
+        ("~", None, cast.carol),
     ]
-    assert [h.updated_by_id for h in history] == [cast.carol.pk] * 3
+    with pytest.raises(ServiceConflict, match="Condition: emptied"):
+        save(cast.carol, a, {"participants_condition": "Pain"}, version=3)
 
 
 def test_another_reviewers_extraction_cannot_be_written_or_read_while_blinded(cast, seed):
@@ -481,3 +482,26 @@ def test_two_sessions_saving_the_same_extraction_at_once_give_one_success_and_on
         assert sorted(outcomes) == ["conflict", "saved"]
         assert FieldValue.objects.filter(extraction=a).count() == 1
         assert Extraction.objects.get(pk=a.pk).version == 2
+
+
+def test_the_history_of_every_value_says_who_when_old_and_new(cast, seed):
+    a = start(cast.carol, seed, seed.hardy)
+    ketamine = seed.arm(seed.hardy, "Ketamine")
+    save(cast.carol, a, {f"participants_randomised@{ketamine.pk}": "93"})
+    save(cast.carol, a, {f"participants_randomised@{ketamine.pk}": "92"})
+    row = {"comparison": seed.comparison.pk, "outcome": seed.adverse.pk, "events_1": 4, "total_1": 93}
+    data(cast.carol, a, [row])
+    data(cast.carol, a, [row | {"events_1": 5}])
+    changes = selectors.value_history(extraction=a)
+    assert sorted((c.what, c.old, c.new) for c in changes) == sorted(
+        [
+            ("Ketamine versus placebo › Hallucinations: events_1", "4", "5"),
+            ("Ketamine versus placebo › Hallucinations: events_1", "", "4"),
+            ("Ketamine versus placebo › Hallucinations: total_1", "", "93"),
+            ("Randomised (Ketamine)", "93", "92"),
+            ("Randomised (Ketamine)", "", "93"),
+        ]
+    )
+    assert {c.who for c in changes} == {"carol"}
+    assert [c.when for c in changes] == sorted((c.when for c in changes), reverse=True)
+    assert len(changes) == 5 and all(c.when for c in changes)
