@@ -1,3 +1,36 @@
-from django.urls import URLPattern
+"""Routes of the extraction API (included at /api/v1/ by config/urls.py)."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import path
+
+from extraction import api, api_exports, api_extractions, api_outcomes
+
+REVIEW = "reviews/<int:review_pk>"
+STUDY = f"{REVIEW}/studies/<int:study_pk>"
+
+urlpatterns = [
+    path(f"{REVIEW}/studies/", api.StudyListView.as_view(), name="api-study-list"),
+    path(f"{REVIEW}/studies/<int:pk>/", api.StudyDetailView.as_view(), name="api-study-detail"),
+    path(f"{STUDY}/reports/", api.ReportListView.as_view(), name="api-report-list"),
+    path(f"{STUDY}/reports/<int:record_pk>/", api.ReportDetailView.as_view(), name="api-report-detail"),
+    path(f"{STUDY}/arms/", api.ArmListView.as_view(), name="api-arm-list"),
+    path(f"{STUDY}/arms/<int:pk>/", api.ArmDetailView.as_view(), name="api-arm-detail"),
+    path(f"{STUDY}/extractions/", api_extractions.ExtractionListView.as_view(), name="api-extraction-list"),
+    path(
+        f"{STUDY}/extractions/<int:pk>/", api_extractions.ExtractionDetailView.as_view(), name="api-extraction-detail"
+    ),
+    path(f"{STUDY}/outcome-data/", api_extractions.OutcomeDataView.as_view(), name="api-outcome-data"),
+    path(f"{REVIEW}/outcomes/", api_outcomes.OutcomeListView.as_view(), name="api-outcome-list"),
+    path(f"{REVIEW}/outcomes/<int:pk>/", api_outcomes.OutcomeDetailView.as_view(), name="api-outcome-detail"),
+    path(f"{REVIEW}/comparisons/", api_outcomes.ComparisonListView.as_view(), name="api-comparison-list"),
+    path(f"{REVIEW}/comparisons/<int:pk>/", api_outcomes.ComparisonDetailView.as_view(), name="api-comparison-detail"),
+    path(f"{REVIEW}/forms/", api.FormListView.as_view(), name="api-form-list"),
+    path(f"{REVIEW}/forms/<int:pk>/", api.FormDetailView.as_view(), name="api-form-detail"),
+    path(f"{REVIEW}/discrepancies/", api_extractions.DiscrepancyListView.as_view(), name="api-discrepancy-list"),
+    path(
+        f"{REVIEW}/discrepancies/<int:pk>/resolve/",
+        api_extractions.DiscrepancyResolveView.as_view(),
+        name="api-discrepancy-resolve",
+    ),
+    path(f"{REVIEW}/extraction/settings/", api.SettingsView.as_view(), name="api-extraction-settings"),
+    path(f"{REVIEW}/extraction.csv", api_exports.ExtractionExportView.as_view(), name="api-extraction-export"),
+]

@@ -51,6 +51,7 @@ def study_list(*, review: Review) -> QuerySet[Study]:
     discrepancy count: a constant number of queries for any number of studies."""
     return (
         Study.objects.filter(review=review)
+        .select_related("created_by")
         .annotate(open_discrepancies=Count("discrepancies", filter=Q(discrepancies__status="open"), distinct=True))
         .prefetch_related(
             Prefetch("reports", queryset=StudyReport.objects.select_related("record__batch")),

@@ -582,6 +582,9 @@ def _write_agreed(consensus: Extraction, agreed: dict[str, Spot], extractions: l
         (r.comparison_id, r.outcome_id, r.subgroup): r for r in OutcomeData.objects.filter(extraction=consensus)
     }
     wanted_fields: set[tuple[str, int | None]] = set()
+    row_arms: dict[tuple[int, int, str], set[tuple[int | None, int | None]]] = {}
+    for r in OutcomeData.objects.filter(extraction__in=extractions):
+        row_arms.setdefault((r.comparison_id, r.outcome_id, r.subgroup), set()).add((r.arm_1_id, r.arm_2_id))
     version = consensus.version + 1
     for spot in agreed.values():
         value = spot.values.get(first)
@@ -603,9 +606,12 @@ def _write_agreed(consensus: Extraction, agreed: dict[str, Spot], extractions: l
             comparison_id, outcome_id, subgroup, name = spot.data
             row = editor_rows.get((comparison_id, outcome_id, subgroup))
             if row is None:
+                arms = row_arms.get((comparison_id, outcome_id, subgroup), set())
+                arm_1, arm_2 = next(iter(arms)) if len(arms) == 1 else (None, None)  # the arms, where they agree
                 row = OutcomeData(
-                    extraction=consensus, comparison_id=comparison_id, outcome_id=outcome_id, subgroup=subgroup
-                )
+                    extraction=consensus, comparison_id=comparison_id, outcome_id=outcome_id, subgroup=subgroup,
+                    arm_1_id=arm_1, arm_2_id=arm_2,
+                )  # fmt: skip
                 editor_rows[(comparison_id, outcome_id, subgroup)] = row
             if row.updated_by_id is None or getattr(row, name) is None:
                 if getattr(row, name) != _as_number(name, value):

@@ -505,3 +505,23 @@ def test_the_history_of_every_value_says_who_when_old_and_new(cast, seed):
     assert {c.who for c in changes} == {"carol"}
     assert [c.when for c in changes] == sorted((c.when for c in changes), reverse=True)
     assert len(changes) == 5 and all(c.when for c in changes)
+
+
+def test_the_consensus_rows_of_a_multi_arm_trial_name_the_arms_the_extractors_agree_on(cast, seed):
+    study, c = seed.mercadante, seed.comparison.pk
+    low, high, placebo = (seed.arm(study, n).pk for n in ("Ketamine 0.25", "Ketamine 0.5", "Placebo"))
+    a, b = start(cast.carol, seed, study), start(cast.erin, seed, study)
+    for user, extraction, arm_2 in ((cast.carol, a, placebo), (cast.erin, b, placebo)):
+        save(user, extraction, required_values(study))
+        data(user, extraction, [
+            {"comparison": c, "outcome": seed.adverse.pk, "subgroup": "0.25 mg/kg", "arm_1": low, "arm_2": arm_2,
+             "events_1": 1, "total_1": 10, "events_2": 0, "total_2": 10},
+            {"comparison": c, "outcome": seed.adverse.pk, "subgroup": "0.5 mg/kg", "arm_1": high if user == cast.carol
+             else low, "arm_2": arm_2, "events_1": 4, "total_1": 10, "events_2": 0, "total_2": 10},
+        ])  # fmt: skip
+        complete(user, extraction)
+    X.compare(study_id=study.pk, form_id=seed.form.pk)
+    rows = {r.subgroup: r for r in OutcomeData.objects.filter(extraction=X.consensus_for(study, seed.form))}
+    assert (rows["0.25 mg/kg"].arm_1_id, rows["0.25 mg/kg"].arm_2_id) == (low, placebo)
+    assert (rows["0.5 mg/kg"].arm_1_id, rows["0.5 mg/kg"].arm_2_id) == (None, None)  # they differ: the editor says
+    assert rows["0.5 mg/kg"].events_1 == 4
