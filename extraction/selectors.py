@@ -122,6 +122,7 @@ def form_get(*, review: Review, form_id: int | str) -> ExtractionForm:
     try:
         return (
             ExtractionForm.objects.filter(review=review)
+            .select_related("based_on")
             .prefetch_related(
                 Prefetch("sections", queryset=FormSection.objects.order_by("position", "id")),
                 Prefetch("fields", queryset=FormField.objects.order_by("position", "id")),

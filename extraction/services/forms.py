@@ -120,9 +120,14 @@ def form_structure(form: ExtractionForm) -> list[dict[str, Any]]:
 @transaction.atomic
 def form_create_default(*, review: Review, user: AnyUser | None = None) -> ExtractionForm:
     """The default form, published, unless the review has one of that name. Caller has checked the role."""
-    existing = ExtractionForm.objects.filter(review=review, name=DEFAULT_FORM_NAME).order_by("-number").first()
-    if existing is not None:
-        return existing
+    versions = ExtractionForm.objects.filter(review=review, name=DEFAULT_FORM_NAME)
+    published = versions.filter(status=Status.PUBLISHED).first()
+    if published is not None:
+        return published
+    if versions.exists():
+        raise ServiceConflict(
+            f"“{DEFAULT_FORM_NAME}” has a draft but no published version: publish the draft to extract with it."
+        )
     form = ExtractionForm.objects.create(
         review=review, name=DEFAULT_FORM_NAME, number=1, status=Status.PUBLISHED, published_at=timezone.now(),
         created_by=cast(User, user) if user is not None and user.is_authenticated else None,
@@ -294,7 +299,11 @@ def field_add(
     if unknown:
         raise ValidationError({name: "Not a property of a form field." for name in unknown})
     field = FormField(form=form, section=section, **{k: v for k, v in fields.items() if k != "key"})
-    field.key = _unique_key(form, str(fields.get("key") or slug_key(str(fields.get("label", "")))))
+    wanted = str(fields.get("key") or "").strip()
+    if wanted and FormField.objects.filter(form=form, key=wanted).exists():
+        raise ValidationError({"key": f"Another field of this form has the key “{wanted}”."})
+    # A key made from the label gets a number when taken; a key the user typed is refused above instead.
+    field.key = wanted or _unique_key(form, slug_key(str(fields.get("label", ""))))
     field.position = (section.fields.aggregate(m=Max("position"))["m"] or 0) + 1
     _clean_field(field)
     field.save()

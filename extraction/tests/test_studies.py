@@ -129,6 +129,12 @@ def test_the_default_form_follows_cochranes_characteristics_of_included_studies(
         "participants_randomised", "participants_completed", "interventions_dose", "interventions_route"
     }  # fmt: skip
     assert F.current_form(cast.review) == form  # made once
+    draft = F.form_new_draft(user=cast.bob, review_id=cast.review.pk, form_id=form.pk)
+    form.delete()
+    with pytest.raises(ServiceConflict, match="publish the draft"):
+        F.current_form(cast.review)
+    F.form_publish(user=cast.bob, review_id=cast.review.pk, form_id=draft.pk)
+    assert F.current_form(cast.review) == draft
 
 
 def test_a_form_is_edited_as_a_draft_published_then_versioned(cast):
@@ -148,7 +154,9 @@ def test_a_form_is_edited_as_a_draft_published_then_versioned(cast):
     a = F.field_add(user=cast.bob, review_id=rid, form_id=form.pk, section_id=section.pk, label="Dose (mg/kg)",
                     type="decimal", unit="mg/kg")  # fmt: skip
     b = F.field_add(user=cast.bob, review_id=rid, form_id=form.pk, section_id=section.pk, label="Dose (mg/kg)")
-    assert (a.key, b.key) == ("dose_mg_kg", "dose_mg_kg_2")
+    assert (a.key, b.key) == ("dose_mg_kg", "dose_mg_kg_2")  # made from the label: numbered
+    with pytest.raises(ValidationError, match="has the key"):  # typed: refused
+        F.field_add(user=cast.bob, review_id=rid, form_id=form.pk, section_id=section.pk, label="X", key="dose_mg_kg")
     with pytest.raises(ValidationError, match="has the key"):
         F.field_update(user=cast.bob, review_id=rid, form_id=form.pk, field_id=b.pk, key="dose_mg_kg")
     F.form_reorder(user=cast.bob, review_id=rid, form_id=form.pk, sections=[{"id": section.pk, "fields": [b.pk, a.pk]}])
