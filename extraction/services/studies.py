@@ -304,28 +304,35 @@ def arm_delete(*, user: AnyUser, review_id: int, study_id: int | str, arm_id: in
 # --- outcomes and comparisons -------------------------------------------------------------------------------
 
 
-def _outcome(review: Review, outcome_id: int | str, lock: bool = False) -> Outcome:
-    outcomes = Outcome.objects.filter(review=review)
+def _get(model: type[Any], review: Review, pk: int | str, what: str, lock: bool = True) -> Any:
+    found = model.objects.filter(review=review)
     try:
-        return (outcomes.select_for_update() if lock else outcomes).get(pk=int(outcome_id))
-    except (Outcome.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404("No such outcome in this review.") from exc
+        return (found.select_for_update() if lock else found).get(pk=int(pk))
+    except (model.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404(f"No such {what} in this review.") from exc
 
 
-def _comparison(review: Review, comparison_id: int | str, lock: bool = False) -> Comparison:
-    comparisons = Comparison.objects.filter(review=review)
-    try:
-        return (comparisons.select_for_update() if lock else comparisons).get(pk=int(comparison_id))
-    except (Comparison.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404("No such comparison in this review.") from exc
+def _next_position(review: Review, model: type[Any]) -> int:
+    return (model.objects.filter(review=review).aggregate(m=Max("position"))["m"] or 0) + 1
+
+
+def _clash(item: Outcome | Comparison) -> dict[str, str]:
+    what = "outcome" if isinstance(item, Outcome) else "comparison"
+    return {"name": f"This review already has the {what} “{item}”."}
+
+
+def _delete_unless_used(item: Outcome | Comparison) -> None:
+    if item.data.exists():
+        raise ServiceConflict(f"“{item}” has data in studies; it cannot be deleted.")
+    item.delete()
 
 
 @transaction.atomic
 def outcome_create(*, user: AnyUser, review_id: int, **fields: Any) -> Outcome:
     review = review_get_for_user(user=user, review_id=review_id, role=Role.EDITOR)
-    outcome = Outcome(review=review, position=(review.extraction_outcomes.aggregate(m=Max("position"))["m"] or 0) + 1)
+    outcome = Outcome(review=review, position=_next_position(review, Outcome))
     _apply(outcome, fields, OUTCOME_FIELDS, "outcome")
-    _save(outcome, {"name": f"This review already has the outcome “{outcome}”."})
+    _save(outcome, _clash(outcome))
     return outcome
 
 
@@ -334,31 +341,28 @@ def outcome_update(
     *, user: AnyUser, review_id: int, outcome_id: int | str, version: int | None, **fields: Any
 ) -> Outcome:
     review = review_get_for_user(user=user, review_id=review_id, role=Role.EDITOR)
-    outcome = _outcome(review, outcome_id, lock=True)
+    outcome: Outcome = _get(Outcome, review, outcome_id, "outcome")
     _check_version("outcome", version, outcome.version)
     if "type" in fields and fields["type"] != outcome.type and outcome.data.exists():
         raise ServiceConflict(f"“{outcome}” already has data of type {outcome.type}; its type can no longer change.")
     _apply(outcome, fields, OUTCOME_FIELDS, "outcome")
     outcome.version += 1
-    _save(outcome, {"name": f"This review already has the outcome “{outcome}”."})
+    _save(outcome, _clash(outcome))
     return outcome
 
 
 @transaction.atomic
 def outcome_delete(*, user: AnyUser, review_id: int, outcome_id: int | str) -> None:
     review = review_get_for_user(user=user, review_id=review_id, role=Role.EDITOR)
-    outcome = _outcome(review, outcome_id, lock=True)
-    if outcome.data.exists():
-        raise ServiceConflict(f"“{outcome}” has data in studies; it cannot be deleted.")
-    outcome.delete()
+    _delete_unless_used(_get(Outcome, review, outcome_id, "outcome"))
 
 
 @transaction.atomic
 def comparison_create(*, user: AnyUser, review_id: int, **fields: Any) -> Comparison:
     review = review_get_for_user(user=user, review_id=review_id, role=Role.EDITOR)
-    comparison = Comparison(review=review, position=(review.comparisons.aggregate(m=Max("position"))["m"] or 0) + 1)
+    comparison = Comparison(review=review, position=_next_position(review, Comparison))
     _apply(comparison, fields, COMPARISON_FIELDS, "comparison")
-    _save(comparison, {"name": f"This review already has the comparison “{comparison.name}”."})
+    _save(comparison, _clash(comparison))
     return comparison
 
 
@@ -367,18 +371,15 @@ def comparison_update(
     *, user: AnyUser, review_id: int, comparison_id: int | str, version: int | None, **fields: Any
 ) -> Comparison:
     review = review_get_for_user(user=user, review_id=review_id, role=Role.EDITOR)
-    comparison = _comparison(review, comparison_id, lock=True)
+    comparison: Comparison = _get(Comparison, review, comparison_id, "comparison")
     _check_version("comparison", version, comparison.version)
     _apply(comparison, fields, COMPARISON_FIELDS, "comparison")
     comparison.version += 1
-    _save(comparison, {"name": f"This review already has the comparison “{comparison.name}”."})
+    _save(comparison, _clash(comparison))
     return comparison
 
 
 @transaction.atomic
 def comparison_delete(*, user: AnyUser, review_id: int, comparison_id: int | str) -> None:
     review = review_get_for_user(user=user, review_id=review_id, role=Role.EDITOR)
-    comparison = _comparison(review, comparison_id, lock=True)
-    if comparison.data.exists():
-        raise ServiceConflict(f"“{comparison.name}” has data in studies; it cannot be deleted.")
-    comparison.delete()
+    _delete_unless_used(_get(Comparison, review, comparison_id, "comparison"))
