@@ -313,6 +313,7 @@ class DataRow:
     arm_1: Arm | None
     arm_2: Arm | None
     note: str | None
+    given: frozenset[str]  # the keys the row named: an arm given empty is cleared, one not named is kept
 
 
 def _ref(row: dict[str, Any], name: str, pool: dict[int, Any], what: str, errors: dict[str, str]) -> Any:
@@ -365,8 +366,11 @@ def _clean_rows(review: Review, study: Study, rows: Iterable[dict[str, Any]]) ->
             continue
         note = row.get("note")
         cleaned.append(
-            DataRow(comparison, outcome, subgroup, numbers, arm_1, arm_2, None if note is None else str(note))
-        )
+            DataRow(
+                comparison, outcome, subgroup, numbers, arm_1, arm_2, None if note is None else str(note),
+                frozenset(row),
+            )
+        )  # fmt: skip
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -403,9 +407,8 @@ def outcome_data_save(
                 if name not in data.numbers:
                     setattr(current, name, None)
         for name in ("arm_1", "arm_2"):
-            arm = getattr(data, name)
-            if arm is not None or replace:
-                setattr(current, name, arm)
+            if name in data.given or replace:
+                setattr(current, name, getattr(data, name))
         if data.note is not None:
             current.note = data.note
         merged = {name: getattr(current, name) for name in ALL_DATA_FIELDS}

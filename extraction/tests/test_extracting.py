@@ -525,3 +525,17 @@ def test_the_consensus_rows_of_a_multi_arm_trial_name_the_arms_the_extractors_ag
     assert (rows["0.25 mg/kg"].arm_1_id, rows["0.25 mg/kg"].arm_2_id) == (low, placebo)
     assert (rows["0.5 mg/kg"].arm_1_id, rows["0.5 mg/kg"].arm_2_id) == (None, None)  # they differ: the editor says
     assert rows["0.5 mg/kg"].events_1 == 4
+
+
+def test_an_arm_given_empty_is_cleared_and_one_not_named_is_kept(cast, seed):
+    study, c = seed.mercadante, seed.comparison.pk
+    low, placebo = seed.arm(study, "Ketamine 0.25").pk, seed.arm(study, "Placebo").pk
+    a = start(cast.carol, seed, study)
+    row = {"comparison": c, "outcome": seed.adverse.pk, "arm_1": low, "arm_2": placebo, "events_1": 1, "total_1": 10}
+    data(cast.carol, a, [row])
+    data(cast.carol, a, [{"comparison": c, "outcome": seed.adverse.pk, "events_1": 2}])
+    stored = OutcomeData.objects.get(extraction=a)
+    assert (stored.arm_1_id, stored.arm_2_id, stored.events_1, stored.total_1) == (low, placebo, 2, 10)
+    data(cast.carol, a, [{"comparison": c, "outcome": seed.adverse.pk, "arm_1": ""}])
+    stored.refresh_from_db()
+    assert (stored.arm_1_id, stored.arm_2_id) == (None, placebo)
