@@ -955,3 +955,44 @@ def test_the_schema_documents_the_extraction_endpoints(cast, web):
     body = schema["components"]["schemas"]["PatchedExtractionRequest"]["properties"]
     assert set(body) == {"version", "values", "status"}
     assert "text/csv" in schema["paths"][base + "extraction.csv"]["get"]["responses"]["200"]["content"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sessions_patching_the_same_extraction_at_once_give_one_200_and_one_409(cast, seed, api):
+    """Two browsers (or tools) save the same extraction from the same version at the same moment, on PostgreSQL:
+    the extraction's row lock makes one wait, and it then finds the version moved on."""
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrency is tested on PostgreSQL (CI's second run); SQLite serialises writers")
+    mine = start(cast.carol, seed, seed.hardy)
+    path = extraction_url(seed, seed.hardy, mine)
+    clients = [api("carol"), api("carol")]
+    for attempt in range(5):
+        statuses: list[int | str] = []
+        barrier = threading.Barrier(2)
+
+        def work(client, text: str, statuses=statuses, barrier=barrier, version=attempt + 1) -> None:
+            try:
+                barrier.wait()
+                statuses.append(
+                    client.patch(path, {"version": version, "values": {"participants_condition": text}}).status_code
+                )
+            except Exception as exc:  # noqa: BLE001 - any other error is the failure this test looks for
+                statuses.append(repr(exc))
+            finally:
+                connections.close_all()
+
+        threads = [
+            threading.Thread(target=work, args=(c, t))
+            for c, t in zip(clients, ("Cancer pain", "Bone pain"), strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(statuses, key=str) == [200, 409]
+        mine.refresh_from_db()
+        assert mine.version == attempt + 2  # one save, never two
