@@ -248,7 +248,11 @@ def extraction_page(*, review: Review, extraction: Extraction) -> ExtractionPage
 
 def discrepancy_list(*, review: Review, study: Study | None = None, status: str | None = None) -> QuerySet[Discrepancy]:
     """The review's discrepancies (editor and owner only; the caller has checked the role)."""
-    found = Discrepancy.objects.filter(review=review).select_related("study", "form", "resolved_by")
+    found = (
+        Discrepancy.objects.filter(review=review)
+        .select_related("study", "form", "resolved_by")
+        .prefetch_related("study__arms")
+    )
     if study is not None:
         found = found.filter(study=study)
     if status:

@@ -85,6 +85,8 @@ def _type_of(d: Discrepancy, fields: dict[tuple[int, str], FormField]) -> tuple[
         found = fields.get((d.form_id, d.key.split(":")[1]))
         return (found.type, list(found.choices)) if found else (V.TEXT, [])
     name = d.key.rsplit(":", 1)[-1]
+    if name in extracting.ARMS:  # which arm a row compares: one of the study's (prefetched by the selector)
+        return V.SINGLE_CHOICE, [arm.name for arm in d.study.arms.all()]
     return (V.INTEGER if name in extracting.INTEGER_DATA else V.DECIMAL), []
 
 

@@ -47,7 +47,9 @@ DATA_LABELS = {
     "mean_1": "mean (intervention)", "sd_1": "SD (intervention)",
     "mean_2": "mean (control)", "sd_2": "SD (control)",
     "estimate": "effect estimate", "se": "standard error",
+    "arm_1": "arm of group 1 (intervention)", "arm_2": "arm of group 2 (control)",
 }  # fmt: skip
+ARMS = ("arm_1", "arm_2")
 
 
 def compare_later(study_id: int, form_id: int) -> None:
@@ -510,17 +512,25 @@ def spots(extractions: list[Extraction], form: ExtractionForm, arms: dict[int, A
         spot.values[v.extraction_id] = v.value
         found[key] = spot
     for row in OutcomeData.objects.filter(extraction_id__in=ids).select_related("comparison", "outcome"):
-        for name in DATA_FIELDS[row.outcome.type]:
-            number = getattr(row, name)
-            if number is None:
+        label = f"{row.comparison.name} › {row.outcome}" + (f" [{row.subgroup}]" if row.subgroup else "")
+        given: list[tuple[str, Any, str]] = [
+            (name, getattr(row, name), V.INTEGER if name in INTEGER_DATA else V.DECIMAL)
+            for name in DATA_FIELDS[row.outcome.type]
+        ]
+        # The arms a row compares are compared too, by name (both extractors see the study's arms).
+        given += [(name, arms[getattr(row, f"{name}_id")].name, V.TEXT) for name in ARMS if getattr(row, f"{name}_id")]
+        for name, value, kind in given:
+            if value is None:
                 continue
             key = f"data:{row.comparison_id}:{row.outcome_id}:{row.subgroup}:{name}"
-            label = f"{row.comparison.name} › {row.outcome}" + (f" [{row.subgroup}]" if row.subgroup else "")
             spot = found.get(key) or Spot(
-                key, f"{label}: {DATA_LABELS[name]}", V.INTEGER if name in INTEGER_DATA else V.DECIMAL, {},
+                key,
+                f"{label}: {DATA_LABELS[name]}",
+                kind,
+                {},
                 data=(row.comparison_id, row.outcome_id, row.subgroup, name),
-            )  # fmt: skip
-            spot.values[row.extraction_id] = str(number) if isinstance(number, Decimal) else number
+            )
+            spot.values[row.extraction_id] = str(value) if isinstance(value, Decimal) else value
             found[key] = spot
     return found
 
@@ -585,9 +595,7 @@ def _write_agreed(consensus: Extraction, agreed: dict[str, Spot], extractions: l
         (r.comparison_id, r.outcome_id, r.subgroup): r for r in OutcomeData.objects.filter(extraction=consensus)
     }
     wanted_fields: set[tuple[str, int | None]] = set()
-    row_arms: dict[tuple[int, int, str], set[tuple[int | None, int | None]]] = {}
-    for r in OutcomeData.objects.filter(extraction__in=extractions):
-        row_arms.setdefault((r.comparison_id, r.outcome_id, r.subgroup), set()).add((r.arm_1_id, r.arm_2_id))
+    arm_ids = {name: pk for pk, name in Arm.objects.filter(study_id=consensus.study_id).values_list("pk", "name")}
     version = consensus.version + 1
     for spot in agreed.values():
         value = spot.values.get(first)
@@ -609,16 +617,17 @@ def _write_agreed(consensus: Extraction, agreed: dict[str, Spot], extractions: l
             comparison_id, outcome_id, subgroup, name = spot.data
             row = editor_rows.get((comparison_id, outcome_id, subgroup))
             if row is None:
-                arms = row_arms.get((comparison_id, outcome_id, subgroup), set())
-                arm_1, arm_2 = next(iter(arms)) if len(arms) == 1 else (None, None)  # the arms, where they agree
                 row = OutcomeData(
-                    extraction=consensus, comparison_id=comparison_id, outcome_id=outcome_id, subgroup=subgroup,
-                    arm_1_id=arm_1, arm_2_id=arm_2,
-                )  # fmt: skip
+                    extraction=consensus, comparison_id=comparison_id, outcome_id=outcome_id, subgroup=subgroup
+                )
                 editor_rows[(comparison_id, outcome_id, subgroup)] = row
-            if row.updated_by_id is None or getattr(row, name) is None:
-                if getattr(row, name) != _as_number(name, value):
-                    setattr(row, name, _as_number(name, value))
+            if name in ARMS:
+                attribute, wanted = f"{name}_id", arm_ids.get(str(value))
+            else:
+                attribute, wanted = name, _as_number(name, value)
+            if row.updated_by_id is None or getattr(row, attribute) is None:
+                if getattr(row, attribute) != wanted:
+                    setattr(row, attribute, wanted)
                     row.changed_in = version
                     row._dirty = True  # type: ignore[attr-defined]
     for key, current in worker_values.items():
@@ -682,11 +691,19 @@ def discrepancy_resolve(
         )
         resolution = stored.value if stored else None
     else:
-        comparison_id, outcome_id, subgroup, name = rest.split(":", 3)
+        comparison_id, outcome_id, tail = rest.split(":", 2)
+        subgroup, name = tail.rsplit(":", 1)  # a subgroup may hold a colon; the number's name does not
+        if name in ARMS and chosen not in (None, ""):
+            arms = dict(Arm.objects.filter(study=discrepancy.study).values_list("name", "pk"))
+            if chosen not in arms:
+                raise ValidationError({"value": f"No arm “{chosen}” in this study: choose one of {'; '.join(arms)}."})
+            chosen_id: Any = arms[chosen]
+        else:
+            chosen_id = chosen
         try:
             outcome_data_save(
                 user=user, review_id=review.pk, extraction_id=consensus.pk, version=None,
-                rows=[{"comparison": comparison_id, "outcome": outcome_id, "subgroup": subgroup, name: chosen}],
+                rows=[{"comparison": comparison_id, "outcome": outcome_id, "subgroup": subgroup, name: chosen_id}],
             )  # fmt: skip
         except ValidationError as exc:
             raise ValidationError({"value": _flat_messages(exc)}) from exc

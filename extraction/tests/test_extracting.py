@@ -507,7 +507,7 @@ def test_the_history_of_every_value_says_who_when_old_and_new(cast, seed):
     assert len(changes) == 5 and all(c.when for c in changes)
 
 
-def test_the_consensus_rows_of_a_multi_arm_trial_name_the_arms_the_extractors_agree_on(cast, seed):
+def test_the_arms_of_a_multi_arm_trials_rows_are_compared_and_agreed_ones_go_to_the_consensus(cast, seed):
     study, c = seed.mercadante, seed.comparison.pk
     low, high, placebo = (seed.arm(study, n).pk for n in ("Ketamine 0.25", "Ketamine 0.5", "Placebo"))
     a, b = start(cast.carol, seed, study), start(cast.erin, seed, study)
@@ -523,8 +523,17 @@ def test_the_consensus_rows_of_a_multi_arm_trial_name_the_arms_the_extractors_ag
     X.compare(study_id=study.pk, form_id=seed.form.pk)
     rows = {r.subgroup: r for r in OutcomeData.objects.filter(extraction=X.consensus_for(study, seed.form))}
     assert (rows["0.25 mg/kg"].arm_1_id, rows["0.25 mg/kg"].arm_2_id) == (low, placebo)
-    assert (rows["0.5 mg/kg"].arm_1_id, rows["0.5 mg/kg"].arm_2_id) == (None, None)  # they differ: the editor says
+    assert (rows["0.5 mg/kg"].arm_1_id, rows["0.5 mg/kg"].arm_2_id) == (None, placebo)  # they differ: the editor says
     assert rows["0.5 mg/kg"].events_1 == 4
+    (flagged,) = Discrepancy.objects.filter(study=study)
+    assert flagged.key == f"data:{c}:{seed.adverse.pk}:0.5 mg/kg:arm_1"
+    assert flagged.values == {"carol": "Ketamine 0.5", "erin": "Ketamine 0.25"}
+    assert "arm of group 1" in flagged.label
+    with pytest.raises(ValidationError, match="No arm “Ketamine 1” in this study"):
+        X.discrepancy_resolve(user=cast.bob, review_id=seed.review.pk, discrepancy_id=flagged.pk, value="Ketamine 1")
+    X.discrepancy_resolve(user=cast.bob, review_id=seed.review.pk, discrepancy_id=flagged.pk, take="carol")
+    rows["0.5 mg/kg"].refresh_from_db()
+    assert rows["0.5 mg/kg"].arm_1_id == high
 
 
 def test_an_arm_given_empty_is_cleared_and_one_not_named_is_kept(cast, seed):

@@ -477,3 +477,33 @@ def test_consensus_is_for_editors_and_its_own_review(cast, seed, web):
                             {"take": "carol"}).status_code == 404  # fmt: skip
     flagged.refresh_from_db()
     assert flagged.status == "open"
+
+
+def test_the_consensus_page_offers_the_studys_arms_for_a_row_whose_arms_differ(cast, seed, web):
+    from django.urls import reverse
+
+    from extraction.services import extracting as X
+
+    study, c = seed.mercadante, seed.comparison.pk
+    arm = {a.name: a.pk for a in study.arms.all()}
+    for user, high in ((cast.carol, "Ketamine 0.5"), (cast.erin, "Ketamine 0.25")):
+        extraction = X.extraction_start(user=user, review_id=seed.review.pk, study_id=study.pk)
+        X.outcome_data_save(
+            user=user, review_id=seed.review.pk, extraction_id=extraction.pk, version=None,
+            rows=[{"comparison": c, "outcome": seed.adverse.pk, "subgroup": "0.5 mg/kg", "arm_1": arm[high],
+                   "arm_2": arm["Placebo"], "events_1": 4, "total_1": 10}],
+        )  # fmt: skip
+        Extraction.objects.filter(pk=extraction.pk).update(status="complete")
+    X.compare(study_id=study.pk, form_id=seed.form.pk)
+    flagged = Discrepancy.objects.get(study=study)
+    page = web("bob").get(reverse("extraction:consensus", args=[seed.review.pk])).content.decode()
+    assert "arm of group 1 (intervention)" in page and "One of: Ketamine 0.25; Ketamine 0.5; Placebo." in page
+    answer = web("bob").post(
+        reverse("extraction:discrepancy_resolve", args=[seed.review.pk, flagged.pk]),
+        {"take": "", "value": "Placebo 2"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "No arm “Placebo 2” in this study" in answer.content.decode()
+    web("bob").post(reverse("extraction:discrepancy_resolve", args=[seed.review.pk, flagged.pk]), {"take": "carol"})
+    consensus = X.consensus_for(study, seed.form)
+    assert OutcomeData.objects.get(extraction=consensus).arm_1_id == arm["Ketamine 0.5"]
