@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("reviews.api_urls")),
     path("", include("screening.api_urls")),
     path("", include("extraction.api_urls")),
+    path("", include("synthesis.api_urls")),
 ]
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("reviews/", include("reviews.urls")),
     path("reviews/", include("screening.urls")),
     path("reviews/", include("extraction.urls")),
+    path("reviews/", include("synthesis.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

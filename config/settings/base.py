@@ -195,7 +195,10 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3 * 3600)
 # Run by a worker started with --beat (`make run` and `make worker` do): idempotent catch-up work.
 CELERY_BEAT_SCHEDULE = {
     "screening-outcomes-sweep": {"task": "screening.outcomes_sweep", "schedule": env.int("SIEVE_SWEEP_SECONDS", 300)},
+    "synthesis-sweep": {"task": "synthesis.sweep", "schedule": env.int("SIEVE_SWEEP_SECONDS", 300)},
 }
+# A burst of edits within this many seconds is summarised once (the worker waits this long before computing).
+SIEVE_SYNTHESIS_DELAY_SECONDS = env.float("SIEVE_SYNTHESIS_DELAY_SECONDS", default=1.0)
 
 # --- REST API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
