@@ -129,7 +129,9 @@ class PooledEstimate:
 
 
 def _name(study: StudyData, index: int) -> str:
-    return study.label or f"Study {index + 1}"
+    """How notes and messages name a study's row: with its subgroup, since one study may give a row per dose."""
+    name = study.label or f"Study {index + 1}"
+    return f"{name} ({study.subgroup})" if study.subgroup else name
 
 
 def _number(study: StudyData, index: int, field: str, what: str) -> float:
@@ -741,7 +743,7 @@ def analyse(
             columns += [batch.tau2.tolist(), batch.i2.tolist()]
         result["leave_one_out"] = [
             {
-                "omitted": studies[i].label,
+                "omitted": names[i],
                 "estimate": _natural(estimate, ratio),
                 "ci_low": _natural(low, ratio),
                 "ci_high": _natural(high, ratio),

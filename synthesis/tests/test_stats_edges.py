@@ -206,7 +206,9 @@ def test_study_without_events_is_excluded_from_ratios_and_kept_for_risk_differen
         without = stats.analyse(TRIALS[:4], measure=measure, model="fixed", method=method)
         assert result["log_estimate"] == pytest.approx(without["log_estimate"], abs=1e-14)
         assert result["se"] == pytest.approx(without["se"], abs=1e-14)
-        assert [r["omitted"] for r in result["leave_one_out"]] == [s.label for s in TRIALS[:4]]
+        assert [r["omitted"] for r in result["leave_one_out"]] == [
+            f"{s.label} ({s.subgroup})" if s.subgroup else s.label for s in TRIALS[:4]
+        ]
     rd = stats.analyse(studies, measure="RD", model="random", method="DL")
     zhou = rd["per_study"][-1]
     assert zhou["excluded"] is None and zhou["corrected"] is True and rd["studies"] == 5
@@ -257,7 +259,7 @@ def test_a_subgroup_with_nothing_to_pool_has_no_estimate_and_no_test_of_differen
     ]
     result = stats.analyse(studies, measure="RR", model="fixed", method="MH")
     assert result["studies"] == 3
-    assert [row["omitted"] for row in result["leave_one_out"]] == ["A", "D", "E"]  # the excluded are not omitted
+    assert [row["omitted"] for row in result["leave_one_out"]] == ["A (x)", "D (x)", "E (x)"]  # not the excluded
     without_a = stats.analyse(studies[1:], measure="RR", model="fixed", method="MH")
     assert result["leave_one_out"][0]["estimate"] == pytest.approx(without_a["estimate"], abs=1e-14)
     x, y = result["subgroups"]
@@ -430,7 +432,8 @@ def test_leave_one_out_equals_separate_analyses(model, method, hksj):
     for i, row in enumerate(result["leave_one_out"]):
         rest = TRIALS[:i] + TRIALS[i + 1 :]
         alone = stats.analyse(rest, measure="OR", model=model, method=method, hksj=hksj, leave_one_out=False)
-        assert row["omitted"] == TRIALS[i].label
+        named = f"{TRIALS[i].label} ({TRIALS[i].subgroup})" if TRIALS[i].subgroup else TRIALS[i].label
+        assert row["omitted"] == named
         for key in ("estimate", "ci_low", "ci_high", "tau2", "i2"):
             assert (row[key] is None) is (alone[key] is None), key
             if alone[key] is not None:
