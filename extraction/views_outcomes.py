@@ -80,43 +80,70 @@ def _done(request: HttpRequest, review: Review, text: str, anchor: str) -> HttpR
     return redirect(reverse("extraction:outcomes", args=[review.pk]) + anchor)
 
 
-@require_POST
-def outcome_add(request: HttpRequest, review_id: int) -> HttpResponse:
+# Outcomes and comparisons are added and edited the same way: the form, the services and the getter differ.
+KINDS: dict[str, tuple[Any, Any, Any, Any]] = {
+    "outcome": (OutcomeForm, studies.outcome_create, studies.outcome_update, selectors.outcome_get),
+    "comparison": (ComparisonForm, studies.comparison_create, studies.comparison_update, selectors.comparison_get),
+}
+
+
+def _add(request: HttpRequest, review_id: int, kind: str) -> HttpResponse:
     review = review_get_for_user(user=request.user, review_id=review_id, role=Role.EDITOR)
-    form = OutcomeForm(request.POST, prefix="outcome-new")
+    form_class, create, _, _ = KINDS[kind]
+    form = form_class(request.POST, prefix=f"{kind}-new")
     if form.is_valid():
         data = dict(form.cleaned_data)
         data.pop("version")
         try:
-            made = studies.outcome_create(user=request.user, review_id=review.pk, **data)
+            made = create(user=request.user, review_id=review.pk, **data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            return _done(request, review, f"Outcome “{made}” added.", f"#outcome-{made.pk}")
-    return _page(request, review, outcome_forms={"new": form})
+            return _done(request, review, f"{kind.title()} “{made}” added.", f"#{kind}-{made.pk}")
+    forms: dict[str, Any] = {f"{kind}_forms": {"new": form}}
+    return _page(request, review, **forms)
 
 
-@require_POST
-def outcome_edit(request: HttpRequest, review_id: int, outcome_id: int) -> HttpResponse:
+def _edit(request: HttpRequest, review_id: int, kind: str, pk: int) -> HttpResponse:
     review = review_get_for_user(user=request.user, review_id=review_id, role=Role.EDITOR)
-    form = OutcomeForm(request.POST, prefix=f"outcome{outcome_id}")
+    form_class, _, update, get = KINDS[kind]
+    form = form_class(request.POST, prefix=f"{kind}{pk}")
     status = 200
     if form.is_valid():
         data = dict(form.cleaned_data)
         version = data.pop("version")
         try:
-            saved = studies.outcome_update(
-                user=request.user, review_id=review.pk, outcome_id=outcome_id, version=version, **data
-            )
+            saved = update(user=request.user, review_id=review.pk, version=version, **{f"{kind}_id": pk}, **data)
         except ServiceConflict as exc:
             form.add_error(None, exc.message)
             status = 409
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            return _done(request, review, f"Outcome “{saved}” saved.", f"#outcome-{saved.pk}")
-    selectors.outcome_get(review=review, outcome_id=outcome_id)  # another review's id: 404, not a form
-    return _page(request, review, outcome_forms={str(outcome_id): form}, status=status)
+            return _done(request, review, f"{kind.title()} “{saved}” saved.", f"#{kind}-{saved.pk}")
+    get(review=review, **{f"{kind}_id": pk})  # another review's id: 404, not a form
+    forms: dict[str, Any] = {f"{kind}_forms": {str(pk): form}}
+    return _page(request, review, **forms, status=status)
+
+
+@require_POST
+def outcome_add(request: HttpRequest, review_id: int) -> HttpResponse:
+    return _add(request, review_id, "outcome")
+
+
+@require_POST
+def outcome_edit(request: HttpRequest, review_id: int, outcome_id: int) -> HttpResponse:
+    return _edit(request, review_id, "outcome", outcome_id)
+
+
+@require_POST
+def comparison_add(request: HttpRequest, review_id: int) -> HttpResponse:
+    return _add(request, review_id, "comparison")
+
+
+@require_POST
+def comparison_edit(request: HttpRequest, review_id: int, comparison_id: int) -> HttpResponse:
+    return _edit(request, review_id, "comparison", comparison_id)
 
 
 @require_POST
@@ -128,45 +155,6 @@ def outcome_delete(request: HttpRequest, review_id: int, outcome_id: int) -> Htt
         messages.error(request, exc.message)
         return redirect(reverse("extraction:outcomes", args=[review.pk]) + f"#outcome-{outcome_id}")
     return _done(request, review, "Outcome deleted.", "#outcomes")
-
-
-@require_POST
-def comparison_add(request: HttpRequest, review_id: int) -> HttpResponse:
-    review = review_get_for_user(user=request.user, review_id=review_id, role=Role.EDITOR)
-    form = ComparisonForm(request.POST, prefix="comparison-new")
-    if form.is_valid():
-        data = dict(form.cleaned_data)
-        data.pop("version")
-        try:
-            made = studies.comparison_create(user=request.user, review_id=review.pk, **data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return _done(request, review, f"Comparison “{made.name}” added.", f"#comparison-{made.pk}")
-    return _page(request, review, comparison_forms={"new": form})
-
-
-@require_POST
-def comparison_edit(request: HttpRequest, review_id: int, comparison_id: int) -> HttpResponse:
-    review = review_get_for_user(user=request.user, review_id=review_id, role=Role.EDITOR)
-    form = ComparisonForm(request.POST, prefix=f"comparison{comparison_id}")
-    status = 200
-    if form.is_valid():
-        data = dict(form.cleaned_data)
-        version = data.pop("version")
-        try:
-            saved = studies.comparison_update(
-                user=request.user, review_id=review.pk, comparison_id=comparison_id, version=version, **data
-            )
-        except ServiceConflict as exc:
-            form.add_error(None, exc.message)
-            status = 409
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return _done(request, review, f"Comparison “{saved.name}” saved.", f"#comparison-{saved.pk}")
-    selectors.comparison_get(review=review, comparison_id=comparison_id)
-    return _page(request, review, comparison_forms={str(comparison_id): form}, status=status)
 
 
 @require_POST
