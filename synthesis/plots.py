@@ -543,8 +543,9 @@ class _RowBuilder:
             for index, (name, members, result) in enumerate(self._grouped(studies, subgroups), start=1):
                 self._subgroup(index, name, members, result)
         else:
+            # No subgroup sections (e.g. not pooled): a study's rows are told apart by their subgroup in the label.
             for study in studies:
-                self._study(study)
+                self._study(study, with_subgroup=True)
             self.rows.append(_Row())
         self._total(studies)
         if self.any_corrected:
@@ -577,8 +578,11 @@ class _RowBuilder:
             if members[name] or name in results
         ]
 
-    def _study(self, study: Mapping[str, Any]) -> None:
-        label = _truncate(str(study.get("label") or "Unnamed study"), _MAX_LABEL)
+    def _study(self, study: Mapping[str, Any], with_subgroup: bool = False) -> None:
+        label = str(study.get("label") or "Unnamed study")
+        if with_subgroup and study.get("subgroup"):
+            label = f"{label} ({study['subgroup']})"
+        label = _truncate(label, _MAX_LABEL)
         if study.get("corrected"):
             label += " *"
             self.any_corrected = True

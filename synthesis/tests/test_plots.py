@@ -594,3 +594,20 @@ def test_funnel_for_subgroups_and_differences() -> None:
     rows = [_study(f"S{i}", (i - 6) * 0.3, 0.2 + 0.05 * i, ratio=False) for i in range(12)]
     fig = plots.funnel_figure(_summary("MD", rows), title="md")
     assert fig.axes[0].get_xscale() == "linear"
+
+
+def test_without_subgroup_sections_a_studys_rows_are_told_apart_by_their_subgroup() -> None:
+    summary = {
+        "measure": "RR", "model": "random", "method": "REML", "hksj": False, "pooled": False, "ratio": True,
+        "per_study": [
+            {"label": "Mercadante 2000", "subgroup": "0.25 mg/kg", "effect": 3.0, "ci_low": 0.14, "ci_high": 65.9,
+             "events_1": 1, "total_1": 10, "events_2": 0, "total_2": 10},
+            {"label": "Mercadante 2000", "subgroup": "0.5 mg/kg", "effect": 9.0, "ci_low": 0.55, "ci_high": 147.95,
+             "events_1": 4, "total_1": 10, "events_2": 0, "total_2": 10},
+        ],
+        "subgroups": [], "notes": [],
+    }  # fmt: skip
+    svg = plots.forest_svg(
+        summary, title="Hallucinations", intervention="Ketamine", control="Placebo", direction="lower_is_better"
+    ).decode()
+    assert "Mercadante 2000 (0.25 mg/kg)" in svg and "Mercadante 2000 (0.5 mg/kg)" in svg
