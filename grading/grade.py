@@ -1,0 +1,560 @@
+"""GRADE certainty of the evidence for one outcome: the arithmetic and proposals for each domain.
+
+Pure module (no Django). The inputs are plain values and the summary dict that ``synthesis.stats.analyse()``
+returns. Nothing here decides a rating: ``certainty()`` adds up the judgements a reviewer made, and each
+``propose_*`` function only suggests a change for one domain, with reasons that quote the numbers, for the
+reviewer to accept or overrule (GRADE judgements are not algorithmic; GRADE Handbook, Schünemann et al. 2013,
+section 5).
+
+Sources:
+
+* GRADE Handbook (Schünemann, Brożek, Guyatt, Oxman, eds., 2013), sections 5.1-5.2: start high for randomised
+  trials (and for non-randomised studies assessed with ROBINS-I, Schünemann et al. 2019, J Clin Epidemiol
+  111:105), low for other observational studies; rate down for risk of bias, inconsistency, indirectness,
+  imprecision, publication bias; rate up for a large effect, a dose-response gradient, plausible confounding.
+* Guyatt et al., GRADE guidelines 4: rating down for risk of bias, J Clin Epidemiol 2011;64:407-415 ("consider
+  the proportion of information from studies at high risk").
+* Guyatt et al., GRADE guidelines 5: rating down for publication bias, J Clin Epidemiol 2011;64:1277-1282.
+* Guyatt et al., GRADE guidelines 6: rating down for imprecision, J Clin Epidemiol 2011;64:1283-1293 (CI and
+  optimal information size, OIS).
+* Guyatt et al., GRADE guidelines 7: rating down for inconsistency, J Clin Epidemiol 2011;64:1294-1302.
+* Cochrane Handbook 6.4 (2023), section 10.10.2 (I² bands) and 13.3.5.4 (Egger's test needs ≥ 10 studies);
+  Egger et al., BMJ 1997;315:629-634.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats as sps
+from statsmodels.regression.linear_model import OLS
+
+__all__ = [
+    "Certainty",
+    "GradeInputError",
+    "Proposal",
+    "absolute_effects",
+    "certainty",
+    "control_risk_from",
+    "egger_test",
+    "optimal_information_size",
+    "propose_imprecision",
+    "propose_inconsistency",
+    "propose_publication_bias",
+    "propose_risk_of_bias",
+]
+
+
+class GradeInputError(ValueError):
+    """An invalid starting level, domain or rating change; the message names it."""
+
+
+LEVELS = ("very_low", "low", "moderate", "high")
+LEVEL_LABELS = {"high": "High", "moderate": "Moderate", "low": "Low", "very_low": "Very low"}
+SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very_low": "⊕◯◯◯"}
+
+DOWNGRADE_DOMAINS: dict[str, tuple[int, ...]] = {
+    "risk_of_bias": (0, -1, -2),
+    "inconsistency": (0, -1, -2),
+    "indirectness": (0, -1, -2),
+    "imprecision": (0, -1, -2),
+    "publication_bias": (0, -1),
+}
+UPGRADE_DOMAINS: dict[str, tuple[int, ...]] = {
+    "large_effect": (0, 1, 2),
+    "dose_response": (0, 1),
+    "confounding": (0, 1),
+}
+
+_RATIO_MEASURES = {"RR", "OR", "HR"}
+_DICHOTOMOUS = {"RR", "OR", "RD"}
+# Egger's test is underpowered below 10 studies (Cochrane Handbook 13.3.5.4) and GRADE 5 uses a liberal
+# P < 0.10 for it (Egger et al. 1997 also used 0.10).
+_EGGER_MIN_STUDIES = 10
+_EGGER_ALPHA = 0.10
+# "Appreciable benefit or harm" for ratios when no threshold is given: RRR or RRI of 25% (GRADE 6, section 6.2).
+_APPRECIABLE_LOW = 0.75
+_APPRECIABLE_HIGH = 1.25
+# Continuous outcomes: GRADE 6 suggests the OIS of a trial detecting 0.2 SD (a "small" effect): about 400 per
+# group, 800 in all, at alpha 0.05 and power 0.8.
+_CONTINUOUS_EFFECT_SD = 0.2
+
+
+@dataclass(frozen=True)
+class Certainty:
+    level: str  # "high", "moderate", "low" or "very_low"
+    symbols: str
+    label: str
+    score: int  # 4 high ... 1 very low
+    raw_score: int  # before the floor and ceiling
+
+
+@dataclass(frozen=True)
+class Proposal:
+    domain: str
+    change: int
+    reasons: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Certainty arithmetic
+
+
+def certainty(start: str, downgrades: Mapping[str, int], upgrades: Mapping[str, int]) -> Certainty:
+    """The certainty after rating down and up from `start` ("high" or "low"), floored at very low, capped at high.
+
+    GRADE Handbook 5.1: randomised trials (and non-randomised studies assessed with ROBINS-I) start high, other
+    observational studies start low.
+    """
+    if start not in ("high", "low"):
+        raise GradeInputError(f"start must be 'high' or 'low', not {start!r}")
+    total = 0
+    for name, ratings, allowed in (
+        ("downgrade", downgrades, DOWNGRADE_DOMAINS),
+        ("upgrade", upgrades, UPGRADE_DOMAINS),
+    ):
+        for domain, change in ratings.items():
+            if domain not in allowed:
+                raise GradeInputError(f"unknown {name} domain {domain!r}; expected one of {', '.join(allowed)}")
+            if isinstance(change, bool) or not isinstance(change, int) or change not in allowed[domain]:
+                choices = ", ".join(f"{value:+d}" if value else "0" for value in allowed[domain])
+                raise GradeInputError(f"{domain} must be one of {choices}, not {change!r}")
+            total += change
+    raw = (4 if start == "high" else 2) + total
+    score = min(4, max(1, raw))
+    level = LEVELS[score - 1]
+    return Certainty(level=level, symbols=SYMBOLS[level], label=LEVEL_LABELS[level], score=score, raw_score=raw)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _bound(value: Any) -> float | None:
+    """Like _number but keeps infinite CI bounds."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _pct(value: float) -> str:
+    return f"{value:.0f}%"
+
+
+def _studies(result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [study for study in result.get("per_study") or [] if not study.get("excluded")]
+
+
+def _is_ratio(result: Mapping[str, Any]) -> bool:
+    ratio = result.get("ratio")
+    if isinstance(ratio, bool):
+        return ratio
+    return str(result.get("measure") or "").upper() in _RATIO_MEASURES
+
+
+def _is_pooled(result: Mapping[str, Any]) -> bool:
+    if result.get("pooled") is False:
+        return False
+    return _number(result.get("estimate")) is not None and _bound(result.get("ci_low")) is not None
+
+
+def _participants(study: Mapping[str, Any]) -> int:
+    total = 0
+    for key in ("total_1", "total_2"):
+        value = _number(study.get(key))
+        if value is not None:
+            total += int(value)
+    return total
+
+
+def _total_participants(result: Mapping[str, Any]) -> int:
+    value = _number(result.get("participants"))
+    if value is not None:
+        return int(value)
+    return sum(_participants(study) for study in _studies(result))
+
+
+def _interval(source: Mapping[str, Any]) -> tuple[float, float] | None:
+    low, high = _bound(source.get("ci_low")), _bound(source.get("ci_high"))
+    return None if low is None or high is None else (low, high)
+
+
+def _fmt(value: float) -> str:
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    return f"{value:.2f}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Risk of bias (GRADE guidelines 4)
+
+_HIGH = {"high", "critical", "serious"}
+_UNCLEAR = {"some_concerns", "unclear", "moderate", "no_information"}
+
+
+def propose_risk_of_bias(
+    per_study_weights: Mapping[str, float | None],
+    judgements: Mapping[str, str],
+    *,
+    participants: Mapping[str, int] | None = None,
+) -> Proposal:
+    """Rate down by the share of the weight that comes from studies at high or unclear risk of bias.
+
+    A heuristic after GRADE guidelines 4 ("consider the proportion of information from studies at high risk"):
+    weight from high-risk studies ≥ 50% → −2; from high plus unclear/some-concerns studies ≥ 50% → −1; else 0.
+    When the studies were not pooled (every weight None) the participant counts stand in for the weights.
+    """
+    reasons: list[str] = []
+    labels = list(per_study_weights)
+    weights: dict[str, float] = {}
+    if labels and all(_number(per_study_weights[label]) is None for label in labels):
+        if participants is None:
+            raise GradeInputError("the studies were not pooled: pass participants={label: n} to weight them")
+        weights = {label: float(participants.get(label, 0)) for label in labels}
+        reasons.append("The studies were not pooled, so each study is weighted by its number of participants.")
+    else:
+        weights = {label: _number(per_study_weights[label]) or 0.0 for label in labels}
+    total = sum(weights.values())
+    if total <= 0:
+        return Proposal("risk_of_bias", 0, [*reasons, "No study carries weight; nothing to judge."])
+    missing = [label for label in labels if label not in judgements]
+    if missing:
+        raise GradeInputError(f"no risk-of-bias judgement for {', '.join(missing)}")
+    share_high = 100.0 * sum(w for label, w in weights.items() if _key(judgements[label]) in _HIGH) / total
+    share_unclear = 100.0 * sum(w for label, w in weights.items() if _key(judgements[label]) in _UNCLEAR) / total
+    for label in labels:
+        if _key(judgements[label]) not in _HIGH | _UNCLEAR | {"low"}:
+            raise GradeInputError(f"unknown risk-of-bias judgement {judgements[label]!r} for {label}")
+    reasons.append(
+        f"{_pct(share_high)} of the weight comes from studies at high risk of bias and {_pct(share_unclear)} from "
+        "studies at unclear risk or with some concerns."
+    )
+    if share_high >= 50:
+        change = -2
+        reasons.append("At least half of the information is from high-risk studies: very serious (−2).")
+    elif share_high + share_unclear >= 50:
+        change = -1
+        reasons.append("At least half of the information is from studies not at low risk: serious (−1).")
+    else:
+        change = 0
+        reasons.append("Most of the information is from studies at low risk of bias: not serious.")
+    reasons.append(
+        "Heuristic following GRADE guidelines 4 (Guyatt et al. 2011): consider the proportion of information "
+        "from studies at high risk."
+    )
+    return Proposal("risk_of_bias", change, reasons)
+
+
+def _key(judgement: str) -> str:
+    return judgement.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Inconsistency (GRADE guidelines 7)
+
+
+def _non_overlapping(studies: list[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    intervals = []
+    for study in studies:
+        low, high = _bound(study.get("ci_low")), _bound(study.get("ci_high"))
+        if low is not None and high is not None:
+            intervals.append((str(study.get("label", "")), low, high))
+    pairs = []
+    for i, (label_a, low_a, high_a) in enumerate(intervals):
+        for label_b, low_b, high_b in intervals[i + 1 :]:
+            if low_a > high_b or low_b > high_a:
+                pairs.append((label_a, label_b))
+    return pairs
+
+
+def propose_inconsistency(result: Mapping[str, Any]) -> Proposal:
+    """I² ≥ 75% → −2, ≥ 50% → −1 (Cochrane Handbook 10.10.2: "may represent substantial / considerable"
+    heterogeneity); studies whose CIs do not overlap → at least −1 (GRADE guidelines 7)."""
+    studies = _studies(result)
+    if len(studies) < 2:
+        return Proposal("inconsistency", 0, ["Not applicable (single study)."])
+    reasons: list[str] = []
+    change = 0
+    pairs = _non_overlapping(studies)
+    i2 = _number(result.get("i2"))
+    if _is_pooled(result) and i2 is not None:
+        text = f"I² = {i2:.0f}%"
+        tau2 = _number(result.get("tau2"))
+        if tau2 is not None:
+            text += f", tau² = {tau2:.3g}"
+        p_het = _number(result.get("p_heterogeneity"))
+        if p_het is not None:
+            text += f", P (heterogeneity) = {p_het:.2g}"
+        if i2 >= 75:
+            change = -2
+            reasons.append(f"{text}: may represent considerable heterogeneity (I² ≥ 75%), very serious (−2).")
+        elif i2 >= 50:
+            change = -1
+            reasons.append(f"{text}: may represent substantial heterogeneity (I² ≥ 50%), serious (−1).")
+        else:
+            reasons.append(f"{text}: below the 50% at which heterogeneity may be substantial.")
+    else:
+        reasons.append("The studies were not pooled, so consistency is judged from the overlap of their CIs.")
+    if pairs:
+        listed = "; ".join(f"{a} and {b}" for a, b in pairs[:5])
+        more = f" (and {len(pairs) - 5} more pairs)" if len(pairs) > 5 else ""
+        reasons.append(f"Confidence intervals do not overlap between {listed}{more}.")
+        change = min(change, -1)
+    else:
+        reasons.append("The confidence intervals of all studies overlap.")
+    reasons.append("Thresholds: Cochrane Handbook 10.10.2 and GRADE guidelines 7 (Guyatt et al. 2011).")
+    return Proposal("inconsistency", change, reasons)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Imprecision (GRADE guidelines 6)
+
+
+def optimal_information_size(
+    *, control_risk: float | None, alpha: float = 0.05, power: float = 0.8, rrr: float = 0.25
+) -> int:
+    """Total sample size (both groups) of a conventional two-arm trial with the given alpha and power.
+
+    Dichotomous (control_risk given): the two-proportion formula without continuity correction (Fleiss, Levin,
+    Paik 2003, Statistical Methods for Rates and Proportions, eq. 4.14 simplified; GRADE guidelines 6 section
+    6.4) for a relative risk reduction `rrr` from `control_risk`. Continuous (control_risk None): a difference
+    of 0.2 SD, n per group = 2 (z_α/2 + z_β)² / 0.2², about 400 per group as GRADE 6 suggests.
+    """
+    if not (0 < alpha < 1 and 0 < power < 1):
+        raise GradeInputError("alpha and power must lie between 0 and 1")
+    z = float(sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power))
+    if control_risk is None:
+        per_group = 2 * z**2 / _CONTINUOUS_EFFECT_SD**2
+    else:
+        if not 0 < control_risk < 1:
+            raise GradeInputError(f"control_risk must lie between 0 and 1, not {control_risk!r}")
+        if not 0 < rrr < 1:
+            raise GradeInputError(f"rrr must lie between 0 and 1, not {rrr!r}")
+        p1, p2 = control_risk, control_risk * (1 - rrr)
+        per_group = z**2 * (p1 * (1 - p1) + p2 * (1 - p2)) / (p1 - p2) ** 2
+    return 2 * math.ceil(per_group)
+
+
+def propose_imprecision(
+    result: Mapping[str, Any],
+    *,
+    threshold: float | None = None,
+    control_risk: float | None = None,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    rrr: float = 0.25,
+) -> Proposal:
+    """Rate down for a CI that crosses no effect or `threshold`, and for too few participants (GRADE 6).
+
+    Rules (a heuristic; GRADE 6 leaves the final call to the reviewer):
+    * CI crosses the line of no effect (1 for ratios, 0 for differences) or the threshold → −1;
+    * CI crosses no effect and includes appreciable benefit and harm (ratios: below 0.75 and above 1.25, or
+      beyond ±threshold for differences) → −2;
+    * total participants below the optimal information size → at least −1, and −2 when the CI also crosses no
+      effect (serious on both criteria).
+    Without a pooled estimate, the per-study CIs are used: all of them crossing no effect counts as a CI
+    crossing no effect. `control_risk` defaults to the pooled control-group risk for dichotomous measures.
+    """
+    measure = str(result.get("measure") or "").upper()
+    ratio = _is_ratio(result)
+    null = 1.0 if ratio else 0.0
+    reasons: list[str] = []
+    crosses = False
+    very_wide = False
+    crosses_threshold = False
+    pooled_interval = _interval(result) if _is_pooled(result) else None
+    if pooled_interval is not None:
+        low, high = pooled_interval
+        interval = f"95% CI {_fmt(low)} to {_fmt(high)}"
+        crosses = low <= null <= high
+        if crosses:
+            reasons.append(f"The {interval} includes no effect ({_fmt(null)}).")
+        very_wide = crosses and _appreciable_both(low, high, ratio=ratio, threshold=threshold)
+        if very_wide:
+            reasons.append(f"The {interval} includes both appreciable benefit and appreciable harm.")
+        if threshold is not None and not crosses and low < threshold < high:
+            reasons.append(f"The {interval} crosses the decision threshold {_fmt(threshold)}.")
+            crosses_threshold = True
+    else:
+        intervals = [i for i in (_interval(s) for s in _studies(result)) if i is not None]
+        reasons.append("The studies were not pooled, so precision is judged from each study's CI.")
+        if intervals:
+            crossing = sum(low <= null <= high for low, high in intervals)
+            reasons.append(f"{crossing} of {len(intervals)} studies have a 95% CI that includes no effect.")
+            crosses = crossing == len(intervals)
+            very_wide = crosses and all(
+                _appreciable_both(low, high, ratio=ratio, threshold=threshold) for low, high in intervals
+            )
+            if very_wide:
+                reasons.append("Every study's CI includes both appreciable benefit and appreciable harm.")
+    change = -2 if very_wide else -1 if crosses or crosses_threshold else 0
+
+    participants = _total_participants(result)
+    if measure in _DICHOTOMOUS and control_risk is None:
+        control_risk = control_risk_from(result)
+    if measure in _DICHOTOMOUS and control_risk is None:
+        reasons.append("No control-group risk to compute the optimal information size.")
+    else:
+        ois = optimal_information_size(
+            control_risk=control_risk if measure in _DICHOTOMOUS else None, alpha=alpha, power=power, rrr=rrr
+        )
+        if measure in _DICHOTOMOUS:
+            basis = f"a trial detecting a {rrr:.0%} relative risk reduction from a control risk of {control_risk:.1%}"
+        else:
+            basis = f"a trial detecting a difference of {_CONTINUOUS_EFFECT_SD} SD"
+        basis += f" (alpha {alpha:g}, power {power:.0%})"
+        if participants < ois:
+            reasons.append(
+                f"{participants:,} participants, fewer than the optimal information size of {ois:,} for {basis}."
+            )
+            change = min(change, -2 if crosses else -1)
+        else:
+            reasons.append(f"{participants:,} participants meet the optimal information size of {ois:,} for {basis}.")
+    reasons.append("Rules: GRADE guidelines 6 (Guyatt et al. 2011), CI and optimal information size criteria.")
+    return Proposal("imprecision", change, reasons)
+
+
+def _appreciable_both(low: float, high: float, *, ratio: bool, threshold: float | None) -> bool:
+    if ratio:
+        if threshold is not None and threshold > 0 and threshold != 1:
+            benefit, harm = sorted((threshold, 1 / threshold))
+            return low < benefit and high > harm
+        return low < _APPRECIABLE_LOW and high > _APPRECIABLE_HIGH
+    if threshold is None or threshold == 0:
+        return False  # no scale-free "appreciable" difference without a threshold
+    return low < -abs(threshold) and high > abs(threshold)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Publication bias (GRADE guidelines 5)
+
+
+def egger_test(yi: np.ndarray, se: np.ndarray) -> tuple[float, float]:
+    """Egger's regression (Egger et al. 1997): yi/se on 1/se by OLS; returns (intercept, two-sided p)."""
+    precision = 1.0 / se
+    design = np.column_stack([np.ones_like(precision), precision])
+    fit = OLS(yi / se, design).fit()
+    return float(fit.params[0]), float(fit.pvalues[0])
+
+
+def propose_publication_bias(result: Mapping[str, Any]) -> Proposal:
+    """With ≥ 10 studies, Egger's test P < 0.10 → −1; otherwise 0 (not applicable)."""
+    pairs = [
+        (_number(study.get("yi")), _number(study.get("se")))
+        for study in _studies(result)
+        if _number(study.get("yi")) is not None and (_number(study.get("se")) or 0.0) > 0
+    ]
+    if len(pairs) < _EGGER_MIN_STUDIES:
+        return Proposal(
+            "publication_bias",
+            0,
+            [
+                f"Egger's test not applicable with fewer than {_EGGER_MIN_STUDIES} studies ({len(pairs)} with a "
+                "standard error); judge from the search and the funding of the studies.",
+            ],
+        )
+    yi = np.array([p[0] for p in pairs], dtype=float)
+    se = np.array([p[1] for p in pairs], dtype=float)
+    intercept, p = egger_test(yi, se)
+    text = f"Egger's regression test on {len(pairs)} studies: intercept {intercept:.2f}, P = {p:.3f}"
+    if p < _EGGER_ALPHA:
+        reasons = [f"{text} (< {_EGGER_ALPHA}): funnel-plot asymmetry suggests small-study effects (−1)."]
+        change = -1
+    else:
+        reasons = [f"{text}: no evidence of funnel-plot asymmetry at the {_EGGER_ALPHA} level."]
+        change = 0
+    reasons.append("Rule: GRADE guidelines 5 (Guyatt et al. 2011); Egger et al. 1997; Cochrane Handbook 13.3.5.4.")
+    return Proposal("publication_bias", change, reasons)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Absolute effects for the Summary of Findings table
+
+
+def control_risk_from(result: Mapping[str, Any]) -> float | None:
+    """The "study population" control risk: Σ events / Σ participants in the control groups (GRADE Handbook 5.2)."""
+    events, total = _number(result.get("events_2")), _number(result.get("total_2"))
+    if events is None or total is None:
+        studies = _studies(result)
+        pairs = [(_number(s.get("events_2")), _number(s.get("total_2"))) for s in studies]
+        if not pairs or any(e is None or t is None for e, t in pairs):
+            return None
+        events = sum(e for e, _ in pairs if e is not None)
+        total = sum(t for _, t in pairs if t is not None)
+    if total <= 0:
+        return None
+    return events / total
+
+
+def _intervention_risk(measure: str, value: float, control_risk: float) -> float:
+    if measure == "RR":
+        return control_risk * value
+    if measure == "OR":
+        # Risk from an odds ratio: ACR·OR / (1 − ACR + ACR·OR) (GRADE Handbook 5.2.1; Cochrane Handbook 15.4.4).
+        return control_risk * value / (1 - control_risk + control_risk * value)
+    return control_risk + value  # RD
+
+
+def absolute_effects(
+    measure: str, estimate: float, ci_low: float, ci_high: float, control_risk: float
+) -> dict[str, Any]:
+    """Risks per 1,000 with control and with the intervention (95% CI), rounded to integers as GRADEpro does."""
+    measure = measure.upper()
+    if measure not in _DICHOTOMOUS:
+        raise GradeInputError(f"absolute effects need RR, OR or RD, not {measure!r}")
+    if not 0 <= control_risk <= 1:
+        raise GradeInputError(f"control_risk must lie between 0 and 1, not {control_risk!r}")
+
+    def per_1000(value: float) -> int:
+        # Half away from zero, as GRADEpro; the 1e-9 undoes binary error (0.05 × 0.49 × 1000 = 24.4999…).
+        scaled = abs(value) * 1000 + 0.5 + 1e-9
+        return int(math.copysign(math.floor(scaled), value))
+
+    # A risk outside [0, 1] (an RD far from the control risk) is clipped.
+    risks = [min(1.0, max(0.0, _intervention_risk(measure, v, control_risk))) for v in (estimate, ci_low, ci_high)]
+    low, high = sorted(risks[1:])
+    control = per_1000(control_risk)
+    intervention = per_1000(risks[0])
+    # The difference is rounded from the unrounded risks, as GRADEpro does, so it may differ by one from the
+    # difference of the two rounded risks (RR 0.49 at 5%: 25 per 1,000 with the intervention, 26 fewer).
+    diff, diff_low, diff_high = (per_1000(risk - control_risk) for risk in (risks[0], low, high))
+    return {
+        "measure": measure,
+        "control_risk": control_risk,
+        "control_per_1000": control,
+        "intervention_per_1000": intervention,
+        "intervention_ci_low_per_1000": per_1000(low),
+        "intervention_ci_high_per_1000": per_1000(high),
+        "difference_per_1000": diff,
+        "difference_ci_low_per_1000": diff_low,
+        "difference_ci_high_per_1000": diff_high,
+        "text": f"{intervention} per 1,000 ({per_1000(low)} to {per_1000(high)})",
+        "difference_text": _difference_text(diff, diff_low, diff_high),
+    }
+
+
+def _difference_text(diff: int, low: int, high: int) -> str:
+    word = "fewer" if diff < 0 else "more"
+
+    def bound(value: int) -> str:
+        return f"{abs(value)} {'fewer' if value < 0 else 'more'}"
+
+    return f"{abs(diff)} {word} per 1,000 ({bound(low)} to {bound(high)})"
