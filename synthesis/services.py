@@ -211,17 +211,62 @@ def inputs_hash(analysis: Analysis, studies: list["StudyData"]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+NEEDED = {
+    "dichotomous": ("events_1", "total_1", "events_2", "total_2"),
+    "continuous": ("mean_1", "sd_1", "total_1", "mean_2", "sd_2", "total_2"),
+    "giv": ("estimate", "se"),
+}
+SHOWN = ("events_1", "total_1", "events_2", "total_2", "mean_1", "sd_1", "mean_2", "sd_2", "estimate")
+
+
+def _incomplete_row(study: "StudyData", missing: list[str]) -> dict[str, Any]:
+    """A study row shown but not analysed: its data are not all in the consensus yet (RevMan: not estimable)."""
+    row: dict[str, Any] = {
+        "label": study.label, "subgroup": study.subgroup, "effect": None, "ci_low": None, "ci_high": None,
+        "yi": None, "se": None, "weight": None, "corrected": False,
+        "excluded": f"incomplete data ({', '.join(missing)} missing)",
+    }  # fmt: skip
+    row |= {name: getattr(study, name) for name in SHOWN}
+    row["se_given"] = study.se
+    return row
+
+
 def summarise(analysis: Analysis, studies: list["StudyData"]) -> dict[str, Any]:
-    """The summary of these studies under the analysis's settings (pure arithmetic in synthesis.stats)."""
+    """The summary of these studies under the analysis's settings (pure arithmetic in synthesis.stats). A study
+    whose consensus data are incomplete (a number still in discrepancy, or not entered yet) is listed, left out of
+    the analysis, and named in a note, rather than making the whole summary fail."""
     from synthesis import stats
 
+    needed = NEEDED[analysis.outcome.type]
+    complete: list[tuple[StudyData, list[str]]] = []
+    incomplete: list[tuple[StudyData, list[str]]] = []
+    for study in studies:
+        missing = [name for name in needed if getattr(study, name) is None]
+        (incomplete if missing else complete).append((study, missing))
+    if not complete:
+        raise stats.StatsInputError(
+            "No study has complete data for this outcome yet: "
+            + "; ".join(f"{_row_name(s)} lacks {', '.join(m)}" for s, m in incomplete[:5])
+            + "."
+        )
     result = stats.analyse(
-        studies, measure=analysis.effect_measure, model=analysis.model, method=analysis.method, hksj=analysis.hksj,
-        pooled=analysis.pooled, giv_ratio=analysis.giv_ratio,
+        [s for s, _ in complete], measure=analysis.effect_measure, model=analysis.model, method=analysis.method,
+        hksj=analysis.hksj, pooled=analysis.pooled, giv_ratio=analysis.giv_ratio,
     )  # fmt: skip
+    if incomplete:
+        result["per_study"] = [*result["per_study"], *(_incomplete_row(s, m) for s, m in incomplete)]
+        names = ", ".join(_row_name(s) for s, _ in incomplete)
+        result["notes"] = [
+            *result.get("notes", []),
+            f"Left out until their data are complete: {names}.",
+        ]
     if not analysis.pooled:
         result["notes"] = [f"Not pooled: {analysis.not_pooled_reason}", *result.get("notes", [])]
     return result
+
+
+def _row_name(study: "StudyData") -> str:
+    return f"{study.label} ({study.subgroup})" if study.subgroup else study.label
 
 
 def compute(*, analysis: Analysis, studies: list["StudyData"]) -> str:

@@ -207,3 +207,31 @@ def test_a_real_worker_picks_up_a_change(cast, seed, celery_worker):
     ):
         assert time.monotonic() < deadline + 30, "the worker did not summarise the second change"
         time.sleep(0.1)
+
+
+def test_a_study_with_incomplete_consensus_data_is_listed_and_left_out_not_fatal(cast, seed):
+    consensus_data(cast, seed, seed.hardy, [adverse(seed, 4, 93, 1, 92)])
+    consensus_data(cast, seed, seed.yang, [adverse(seed, 3, 20, 0, 20)])
+    # Mercadante's higher dose: events of group 1 still in discrepancy, so not in the consensus yet.
+    consensus_data(cast, seed, seed.mercadante, [adverse(seed, None, 10, 0, 10, subgroup="0.5 mg/kg")])
+    run_worker(seed.review)
+    analysis = Analysis.objects.get()
+    assert analysis.error == "" and analysis.result["studies"] == 2
+    left_out = analysis.result["per_study"][-1]
+    assert (left_out["label"], left_out["subgroup"], left_out["effect"]) == ("Mercadante 2000", "0.5 mg/kg", None)
+    assert left_out["excluded"] == "incomplete data (events_1 missing)" and left_out["total_1"] == 10
+    assert "Left out until their data are complete: Mercadante 2000 (0.5 mg/kg)." in analysis.result["notes"]
+    from synthesis import plots
+
+    svg = plots.forest_svg(
+        analysis.result, title="t", intervention="K", control="P", direction="lower_is_better"
+    ).decode()
+    assert "Mercadante 2000" in svg and "Incomplete data" in svg
+
+
+def test_an_outcome_whose_every_study_is_incomplete_says_so(cast, seed):
+    consensus_data(cast, seed, seed.hardy, [adverse(seed, 4, None, 1, 92)])
+    run_worker(seed.review)
+    analysis = Analysis.objects.get()
+    assert analysis.result is None
+    assert analysis.error == "No study has complete data for this outcome yet: Hardy 2012 lacks total_1."
