@@ -223,6 +223,7 @@ def test_a_study_with_incomplete_consensus_data_is_listed_and_left_out_not_fatal
     assert "Left out until their data are complete: Mercadante 2000 (0.5 mg/kg)." in analysis.result["notes"]
     from synthesis import plots
 
+    assert analysis.result is not None
     svg = plots.forest_svg(
         analysis.result, title="t", intervention="K", control="P", direction="lower_is_better"
     ).decode()
