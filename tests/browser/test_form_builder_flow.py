@@ -97,11 +97,15 @@ def test_editor_builds_reorders_with_keys_and_publishes(new_page, review):
     _add_field_error.get_by_label("Type").select_option("multiple_choice")
     _add_field_error.get_by_role("button", name="Add field").click()
     expect(_add_field_error.locator(".invalid-feedback")).to_contain_text("at least two options")
+    # htmx moves the focus to the refused input when the swap settles: wait for it, so it does not later take
+    # the focus from the row the next step focuses.
+    expect(_add_field_error.get_by_label("Options")).to_be_focused()
     _shot(page, "2-refused")
 
     # Alt+ArrowUp on the focused row moves it, says so, and saves the order.
     version = page.locator("#form-version").input_value()
     rows.filter(has_text="Randomised").focus()
+    expect(rows.filter(has_text="Randomised")).to_be_focused()
     page.keyboard.press("Alt+ArrowUp")
     expect(page.locator("#builder-announce")).to_have_text("“Randomised” moved to position 2 of 3 in “Participants”.")
     expect(rows.nth(1)).to_contain_text("Randomised")
