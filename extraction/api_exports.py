@@ -1,33 +1,17 @@
 """REST API of the extraction CSV export (the same files as the page's downloads, see extraction/exports.py)."""
 
-from collections.abc import Iterable
-
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.exceptions import ValidationError
-from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import BaseParser
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from core.api import AnyAccept
 from extraction import exports
 from extraction.api import doc, member_review
 from reviews.api import ERRORS
-
-
-class AnyAccept(BaseContentNegotiation):
-    """The CSV is streamed whatever the client accepts (`Accept: text/csv` is no 406); an error is JSON."""
-
-    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser:
-        return next(iter(parsers))
-
-    def select_renderer(
-        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
-    ) -> tuple[BaseRenderer, str]:
-        renderer = next(iter(renderers))
-        return renderer, renderer.media_type
 
 
 class ExtractionExportView(APIView):

@@ -33,6 +33,9 @@ import numpy as np
 from scipy import stats as sps
 from statsmodels.regression.linear_model import OLS
 
+from core.figures import bound as _bound
+from core.figures import number as _number
+
 __all__ = [
     "Certainty",
     "GradeInputError",
@@ -132,27 +135,6 @@ def certainty(start: str, downgrades: Mapping[str, int], upgrades: Mapping[str, 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Helpers
-
-
-def _number(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _bound(value: Any) -> float | None:
-    """Like _number but keeps infinite CI bounds."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
 
 
 def _pct(value: float) -> str:

@@ -19,21 +19,18 @@ al. 2016 BMJ 355:i4919). A domain missing from a row is drawn as an empty cell.
 
 from __future__ import annotations
 
-import io
-import re
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from xml.sax.saxutils import escape
 
-import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Circle, Rectangle
 from matplotlib.textpath import TextPath
+
+from core.figures import png_bytes, svg_bytes
 
 __all__ = [
     "COLOURS",
@@ -49,7 +46,6 @@ __all__ = [
 Row = tuple[str, Mapping[str, str], str]
 
 _FONT = "DejaVu Sans"
-_SVG_FONT_FAMILY = "'DejaVu Sans', Arial, sans-serif"
 _SIZE = 8.0
 _TITLE_SIZE = 10.0
 _PT = 1 / 72  # inches per point
@@ -141,8 +137,7 @@ _TOOL_NAMES = {"rob2": "RoB 2", "rob1": "Cochrane RoB 1", "robins": "ROBINS-I"}
 
 # See synthesis/plots.py: the SVG backend reads these from the global rcParams while it writes; the lock keeps
 # one thread's rc_context from being undone by another's in the middle of a save.
-_SVG_RC: dict[Any, Any] = {"svg.fonttype": "none", "svg.hashsalt": "sieve-grading-plots"}
-_SVG_LOCK = threading.Lock()
+_SALT = "sieve-grading-plots"  # fixes the SVG element ids, so the same input gives the same bytes
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -152,25 +147,25 @@ _SVG_LOCK = threading.Lock()
 def traffic_light_svg(rows: Sequence[Row], *, tool: str, title: str) -> bytes:
     """The traffic-light plot as a standalone SVG document (UTF-8) with <title> and <desc>."""
     fig = traffic_light_figure(rows, tool=tool, title=title)
-    return _svg_bytes(fig, title=title, desc=traffic_light_description(rows, tool=tool))
+    return svg_bytes(fig, salt=_SALT, title=title, desc=traffic_light_description(rows, tool=tool))
 
 
 def traffic_light_png(rows: Sequence[Row], *, tool: str, title: str, dpi: int = 150) -> bytes:
     fig = traffic_light_figure(rows, tool=tool, title=title)
-    return _png_bytes(fig, title=title, desc=traffic_light_description(rows, tool=tool), dpi=dpi)
+    return png_bytes(fig, title=title, desc=traffic_light_description(rows, tool=tool), dpi=dpi)
 
 
 def summary_bar_svg(rows: Sequence[Row], *, weights: Mapping[str, float] | None = None, tool: str, title: str) -> bytes:
     """The summary plot as SVG; bars weighted by the analysis weights when `weights` is given."""
     fig = summary_bar_figure(rows, weights=weights, tool=tool, title=title)
-    return _svg_bytes(fig, title=title, desc=summary_bar_description(rows, weights=weights, tool=tool))
+    return svg_bytes(fig, salt=_SALT, title=title, desc=summary_bar_description(rows, weights=weights, tool=tool))
 
 
 def summary_bar_png(
     rows: Sequence[Row], *, weights: Mapping[str, float] | None = None, tool: str, title: str, dpi: int = 150
 ) -> bytes:
     fig = summary_bar_figure(rows, weights=weights, tool=tool, title=title)
-    return _png_bytes(fig, title=title, desc=summary_bar_description(rows, weights=weights, tool=tool), dpi=dpi)
+    return png_bytes(fig, title=title, desc=summary_bar_description(rows, weights=weights, tool=tool), dpi=dpi)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -446,23 +441,3 @@ def summary_bar_figure(
 
 # ---------------------------------------------------------------------------------------------------------------
 # Output
-
-
-def _svg_bytes(fig: Figure, *, title: str, desc: str) -> bytes:
-    buffer = io.StringIO()
-    with _SVG_LOCK, matplotlib.rc_context(_SVG_RC):
-        # No "Title" here: matplotlib would write a second <title>; ours goes first, beside <desc>.
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Description": desc})
-    svg = buffer.getvalue().replace("font-family: 'DejaVu Sans'", f"font-family: {_SVG_FONT_FAMILY}")
-    svg = re.sub(r"<svg\b[^>]*>", lambda match: _open_tag(match.group(0), title, desc), svg, count=1)
-    return svg.encode("utf-8")
-
-
-def _open_tag(tag: str, title: str, desc: str) -> str:
-    return f'{tag[:-1]} role="img">\n <title>{escape(title)}</title>\n <desc>{escape(desc)}</desc>'
-
-
-def _png_bytes(fig: Figure, *, title: str, desc: str, dpi: int) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Title": title, "Description": desc, "Software": None})
-    return buffer.getvalue()

@@ -8,7 +8,7 @@ numbers are the previous ones: never present them as current."""
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -16,14 +16,12 @@ from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import BaseParser
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import Pagination
+from core.api import AnyAccept, Pagination
 from reviews.api import ERRORS
 from reviews.models import Membership, Review
 from reviews.selectors import review_get_for_user
@@ -251,19 +249,6 @@ class AnalysisDetailView(APIView):
 # --- plots ----------------------------------------------------------------------------------------------------
 
 MEDIA_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
-
-
-class AnyAccept(BaseContentNegotiation):
-    """The image is sent whatever the client accepts (`Accept: image/*` is no 406); an error is JSON."""
-
-    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser:
-        return next(iter(parsers))
-
-    def select_renderer(
-        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
-    ) -> tuple[BaseRenderer, str]:
-        renderer = next(iter(renderers))
-        return renderer, renderer.media_type
 
 
 class NoPlot(Http404):

@@ -13,16 +13,11 @@ from measured text widths before anything is drawn, so columns never overlap wha
 
 from __future__ import annotations
 
-import io
 import math
-import re
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from xml.sax.saxutils import escape
 
-import matplotlib
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, findfont, get_font
@@ -32,6 +27,10 @@ from matplotlib.patches import Polygon
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
 from matplotlib.transforms import Affine2D, Transform
+
+from core.figures import bound as _bound
+from core.figures import number as _number
+from core.figures import png_bytes, svg_bytes
 
 __all__ = [
     "forest_description",
@@ -50,7 +49,6 @@ __all__ = [
 # DejaVu Sans ships inside matplotlib, so layout and PNGs are the same on every machine; the SVG names fallbacks
 # for viewers that render its (selectable) text with their own fonts.
 _FONT = "DejaVu Sans"
-_SVG_FONT_FAMILY = "'DejaVu Sans', Arial, sans-serif"
 _SIZE = 8.0  # table text, points
 _TITLE_SIZE = 10.0
 _NOTE_SIZE = 7.0
@@ -97,8 +95,7 @@ _LOG_SCALES: tuple[tuple[float, tuple[float, ...]], ...] = (
 # The SVG backend reads these two settings from the global rcParams while it writes: "none" keeps text as text
 # (selectable, small) and a fixed salt makes its element ids, hence the bytes, the same for the same input. The
 # lock keeps one thread's rc_context from being undone by another's in the middle of a save.
-_SVG_RC: dict[Any, Any] = {"svg.fonttype": "none", "svg.hashsalt": "sieve-synthesis-plots"}
-_SVG_LOCK = threading.Lock()
+_SALT = "sieve-synthesis-plots"  # fixes the SVG element ids, so the same input gives the same bytes
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -112,7 +109,7 @@ def forest_svg(
     fig = forest_figure(
         summary, title=title, intervention=intervention, control=control, direction=direction, unit=unit
     )
-    return _svg_bytes(fig, title=title, desc=forest_description(summary))
+    return svg_bytes(fig, salt=_SALT, title=title, desc=forest_description(summary))
 
 
 def forest_png(
@@ -129,45 +126,23 @@ def forest_png(
     fig = forest_figure(
         summary, title=title, intervention=intervention, control=control, direction=direction, unit=unit
     )
-    return _png_bytes(fig, title=title, desc=forest_description(summary), dpi=dpi)
+    return png_bytes(fig, title=title, desc=forest_description(summary), dpi=dpi)
 
 
 def funnel_svg(summary: Mapping[str, Any], *, title: str) -> bytes:
     """The funnel plot as SVG; ValueError when fewer than 10 studies have a standard error."""
     fig = funnel_figure(summary, title=title)
-    return _svg_bytes(fig, title=title, desc=funnel_description(summary))
+    return svg_bytes(fig, salt=_SALT, title=title, desc=funnel_description(summary))
 
 
 def funnel_png(summary: Mapping[str, Any], *, title: str, dpi: int = 150) -> bytes:
     """The funnel plot as PNG; ValueError when fewer than 10 studies have a standard error."""
     fig = funnel_figure(summary, title=title)
-    return _png_bytes(fig, title=title, desc=funnel_description(summary), dpi=dpi)
+    return png_bytes(fig, title=title, desc=funnel_description(summary), dpi=dpi)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Number formatting, the RevMan way
-
-
-def _number(value: Any) -> float | None:
-    """A finite float, or None for None, NaN, infinities, booleans and anything that is not a number."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _bound(value: Any) -> float | None:
-    """Like _number but keeps infinities: a CI bound at infinity still runs off the axis."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
 
 
 def format_p(p: float | None) -> str:
@@ -1267,24 +1242,3 @@ def funnel_figure(summary: Mapping[str, Any], *, title: str) -> Figure:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Output
-
-
-def _svg_bytes(fig: Figure, *, title: str, desc: str) -> bytes:
-    buffer = io.StringIO()
-    with _SVG_LOCK, matplotlib.rc_context(_SVG_RC):
-        # No "Title" here: matplotlib would write a second <title>; ours goes first, beside <desc>.
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Description": desc})
-    svg = buffer.getvalue().replace("font-family: 'DejaVu Sans'", f"font-family: {_SVG_FONT_FAMILY}")
-    svg = re.sub(r"<svg\b[^>]*>", lambda match: _open_tag(match.group(0), title, desc), svg, count=1)
-    return svg.encode("utf-8")
-
-
-def _open_tag(tag: str, title: str, desc: str) -> str:
-    """The <svg> tag marked as an image, followed by its accessible name and description."""
-    return f'{tag[:-1]} role="img">\n <title>{escape(title)}</title>\n <desc>{escape(desc)}</desc>'
-
-
-def _png_bytes(fig: Figure, *, title: str, desc: str, dpi: int) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Title": title, "Description": desc, "Software": None})
-    return buffer.getvalue()
