@@ -11,6 +11,8 @@ api_v1 = [
     path("", include("screening.api_urls")),
     path("", include("extraction.api_urls")),
     path("", include("synthesis.api_urls")),
+    path("", include("grading.api_urls")),
+    path("", include("grading.api_urls_certainty")),
 ]
 
 urlpatterns = [
@@ -21,6 +23,8 @@ urlpatterns = [
     path("reviews/", include("screening.urls")),
     path("reviews/", include("extraction.urls")),
     path("reviews/", include("synthesis.urls")),
+    path("reviews/", include("grading.urls")),
+    path("reviews/", include("grading.urls_certainty")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -198,3 +198,101 @@ class RobDiscrepancy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study_id}: {self.domain} ({self.status})"
+
+
+CERTAINTY_DOWNGRADES = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
+CERTAINTY_UPGRADES = ("large_effect", "dose_response", "confounding")
+CERTAINTY_DOMAINS = CERTAINTY_DOWNGRADES + CERTAINTY_UPGRADES
+
+
+class CertaintyRating(models.Model):
+    """The GRADE certainty of the evidence for one outcome of one comparison, as the team rated it: the starting
+    level by design, a change per domain (downgrades 0/−1/−2, publication bias 0/−1; upgrades 0/+1/+2 for a large
+    effect, 0/+1 for dose-response and for opposing plausible confounding), each non-zero change with its
+    explanation (a footnote in the Summary of Findings), and the level they give (`grading.grade.certainty`).
+    The proposals from the data (`grading.selectors_certainty`) are computed when read and never stored here:
+    only what a person chose is. An editor signs the rating off; a later change returns it to draft."""
+
+    class Start(models.TextChoices):
+        HIGH = "high", "High (randomised trials, or non-randomised studies assessed with ROBINS-I)"
+        LOW = "low", "Low (non-randomised studies)"
+
+    class Importance(models.TextChoices):
+        CRITICAL = "critical", "Critical"
+        IMPORTANT = "important", "Important"
+        LIMITED = "limited", "Of limited importance"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SIGNED_OFF = "signed_off", "Signed off"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="certainty_ratings")
+    comparison = models.ForeignKey("extraction.Comparison", on_delete=models.CASCADE, related_name="+")
+    outcome = models.ForeignKey(Outcome, on_delete=models.CASCADE, related_name="+")
+    start = models.CharField(max_length=4, choices=Start.choices, default=Start.HIGH)
+    risk_of_bias = models.SmallIntegerField(default=0)
+    inconsistency = models.SmallIntegerField(default=0)
+    indirectness = models.SmallIntegerField(default=0)
+    imprecision = models.SmallIntegerField(default=0)
+    publication_bias = models.SmallIntegerField(default=0)
+    large_effect = models.SmallIntegerField(default=0)
+    dose_response = models.SmallIntegerField(default=0)
+    confounding = models.SmallIntegerField(default=0)
+    explanations = models.JSONField(default=dict, blank=True, help_text="{domain: explanation}")
+    importance = models.CharField(max_length=10, choices=Importance.choices, default=Importance.CRITICAL)
+    imprecision_threshold = models.FloatField(
+        null=True, blank=True, help_text="A threshold on the effect scale (e.g. 0.8 for a ratio, 1 point for an MD)."
+    )
+    assumed_risk = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Risk with the comparison (0-1) for the absolute effects; empty: from the data.",
+    )
+    comments = models.TextField(blank=True)
+    level = models.CharField(max_length=10, default="high")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    signed_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    signed_off_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["comparison__position", "outcome__position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["comparison", "outcome"], name="certainty_one_per_comparison_outcome"),
+            models.CheckConstraint(condition=models.Q(start__in=["high", "low"]), name="certainty_start_valid"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    risk_of_bias__in=[0, -1, -2],
+                    inconsistency__in=[0, -1, -2],
+                    indirectness__in=[0, -1, -2],
+                    imprecision__in=[0, -1, -2],
+                    publication_bias__in=[0, -1],
+                    large_effect__in=[0, 1, 2],
+                    dose_response__in=[0, 1],
+                    confounding__in=[0, 1],
+                ),
+                name="certainty_changes_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(level__in=["high", "moderate", "low", "very_low"]), name="certainty_level_valid"
+            ),
+            models.CheckConstraint(condition=models.Q(status__in=["draft", "signed_off"]), name="certainty_status"),
+            models.CheckConstraint(
+                condition=models.Q(assumed_risk__isnull=True) | models.Q(assumed_risk__gte=0, assumed_risk__lte=1),
+                name="certainty_assumed_risk_0_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Certainty of outcome {self.outcome_id} in comparison {self.comparison_id}: {self.level}"
+
+    def changes(self) -> dict[str, int]:
+        return {domain: getattr(self, domain) for domain in CERTAINTY_DOMAINS}

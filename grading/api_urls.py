@@ -1,0 +1,3 @@
+"""Routes of the risk-of-bias API (included at /api/v1/ by config/urls.py)."""
+
+urlpatterns: list = []

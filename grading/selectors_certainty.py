@@ -1,0 +1,263 @@
+"""Certainty (GRADE) reads: each outcome summary of the review with its rating (or the defaults, when not rated
+yet), the level, and the proposals from the data beside each domain; and the Summary of Findings tables.
+
+Who reads: as for the outcome summaries (`synthesis.selectors.may_read`: editors and owners, everyone once
+extraction is not blinded). The risk-of-bias proposal quotes the consensus risk-of-bias judgements, so a member
+who may not see those (`grading.selectors.sees_all`) gets no such proposal, only a note why.
+
+Proposals are computed when read, from the analysis result as it is and the consensus risk of bias, and are
+never written into a rating: a person accepts one by saving the rating. When pooling was judged inappropriate
+the proposals use the per-study results, and say so."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from extraction.models import Study
+from grading import grade
+from grading import selectors as rob_selectors
+from grading.models import CERTAINTY_DOMAINS, CERTAINTY_DOWNGRADES, CertaintyRating
+from grading.services_certainty import DOMAIN_LABELS
+from reviews.models import Review
+from synthesis import selectors as synthesis_selectors
+from synthesis.models import Analysis
+
+MINUS = "\u2212"
+NOT_RANDOMISED = {Study.Design.NON_RANDOMISED, Study.Design.OTHER}
+
+
+def may_read(review: Review) -> bool:
+    return synthesis_selectors.may_read(review)
+
+
+@dataclass
+class Suggestion:
+    """A proposal for one domain: `change` in levels (None: no proposal, the reasons say why)."""
+
+    domain: str
+    change: int | None
+    reasons: list[str]
+    start: str = ""  # for the starting level: "high" or "low"
+
+
+@dataclass
+class CertaintyView:
+    analysis: Analysis
+    rating: CertaintyRating | None
+    start: str
+    changes: dict[str, int]
+    explanations: dict[str, str]
+    level: str
+    symbols: str
+    label: str
+    proposals: dict[str, Suggestion] = field(default_factory=dict)
+    result_note: str = ""
+
+    @property
+    def version(self) -> int:
+        return self.rating.version if self.rating else 0
+
+    @property
+    def status(self) -> str:
+        return self.rating.status if self.rating else "not_rated"
+
+    @property
+    def rated(self) -> bool:
+        return self.rating is not None and self.rating.version > 0
+
+    def footnotes(self) -> list[tuple[str, str]]:
+        """(domain, text) for each domain rated up or down, in GRADE's order: the Summary of Findings footnotes."""
+        notes = []
+        for domain in CERTAINTY_DOMAINS:
+            change = self.changes.get(domain, 0)
+            if not change:
+                continue
+            levels = "one level" if abs(change) == 1 else "two levels"
+            verb = "Downgraded" if domain in CERTAINTY_DOWNGRADES else "Upgraded"
+            text = self.explanations.get(domain, "").strip()
+            notes.append((domain, f"{verb} by {levels} for {DOMAIN_LABELS[domain].lower()}: {text}"))
+        return notes
+
+
+def _studies_of(review: Review, result: dict[str, Any]) -> dict[str, Study]:
+    labels = {str(row.get("label")) for row in result.get("per_study") or []}
+    return {s.label: s for s in Study.objects.filter(review=review, label__in=labels)}
+
+
+def weights_and_participants(
+    result: dict[str, Any], designs: dict[str, str]
+) -> tuple[dict[str, float | None], dict[str, int]]:
+    """Per study (not per row: a multi-arm study has a row per comparison of its arms) the analysis weight and
+    the participants analysed: in a crossover trial every participant is in both groups (the largest group
+    counts), and rows sharing a control group count it once."""
+    weights: dict[str, float | None] = {}
+    groups: dict[str, int] = {}
+    largest: dict[str, int] = {}
+    controls: dict[str, int] = {}
+    for row in result.get("per_study") or []:
+        if row.get("excluded"):
+            continue
+        label = str(row.get("label"))
+        weight = row.get("weight")
+        if weight is None:
+            weights.setdefault(label, None)
+        else:
+            weights[label] = (weights.get(label) or 0.0) + float(weight)
+        first, second = int(row.get("total_1") or 0), int(row.get("total_2") or 0)
+        groups[label] = groups.get(label, 0) + first
+        controls[label] = max(controls.get(label, 0), second)
+        largest[label] = max(largest.get(label, 0), first, second)
+    participants = {
+        label: largest[label] if designs.get(label) == Study.Design.CROSSOVER else groups[label] + controls[label]
+        for label in groups
+    }
+    return weights, participants
+
+
+def _start_proposal(studies: dict[str, Study], tool: str) -> Suggestion:
+    if not studies:
+        return Suggestion("start", None, ["No study in this summary yet."])
+    non_randomised = sorted(label for label, s in studies.items() if s.design in NOT_RANDOMISED)
+    if not non_randomised:
+        return Suggestion(
+            "start", None, ["Every study is a randomised trial: start at high (GRADE Handbook 5.1)."], start="high"
+        )
+    names = ", ".join(non_randomised)
+    if tool == "robins":
+        reason = f"Non-randomised: {names}; assessed with ROBINS-I, so start at high (Schünemann et al. 2019)."
+        return Suggestion("start", None, [reason], start="high")
+    return Suggestion("start", None, [f"Non-randomised: {names}: start at low (GRADE Handbook 5.1)."], start="low")
+
+
+def _proposal(domain: str, compute: Any) -> Suggestion:
+    try:
+        found = compute()
+    except grade.GradeInputError as exc:
+        return Suggestion(domain, None, [f"No proposal: {exc}."])
+    return Suggestion(domain, found.change, list(found.reasons))
+
+
+def proposals_for(
+    review: Review, analysis: Analysis, rating: CertaintyRating | None, *, sees_rob: bool, rob_tool: str
+) -> tuple[dict[str, Suggestion], str]:
+    """The proposals for the domains the data speak to, and a note on the result they come from."""
+    result = analysis.result
+    if not result:
+        why = analysis.error or "The outcome summary has not been computed yet."
+        return {}, f"No proposals: {why}"
+    note = "" if analysis.status == Analysis.Status.CURRENT else "The outcome summary is out of date (recomputing)."
+    pooled = bool(result.get("pooled")) and result.get("estimate") is not None
+    if not pooled:
+        why = analysis.not_pooled_reason.strip().rstrip(".")
+        note = " ".join(
+            filter(
+                None, [note, "Not pooled" + (f" ({why})" if why else "") + ": the proposals use the per-study results."]
+            )
+        )
+    studies = _studies_of(review, result)
+    proposals = {"start": _start_proposal(studies, rob_tool)}
+    designs = {label: study.design for label, study in studies.items()}
+    weights, participants = weights_and_participants(result, designs)
+    if not sees_rob:
+        proposals["risk_of_bias"] = Suggestion(
+            "risk_of_bias", None, ["Hidden while risk of bias is assessed blinded (editors and owners see it)."]
+        )
+    else:
+        judged = rob_selectors.rob_for_analysis(
+            review=review, study_ids=[s.pk for s in studies.values()], outcome_id=analysis.outcome_id
+        )
+        missing = sorted(label for label in weights if label not in judged)
+        if missing:
+            proposals["risk_of_bias"] = Suggestion(
+                "risk_of_bias", None, [f"No proposal until the consensus risk of bias of {', '.join(missing)} is set."]
+            )
+        else:
+            proposals["risk_of_bias"] = _proposal(
+                "risk_of_bias", lambda: grade.propose_risk_of_bias(weights, judged, participants=participants)
+            )
+            named = "; ".join(f"{label}: {judged[label].replace('_', ' ')}" for label in sorted(weights))
+            proposals["risk_of_bias"].reasons.insert(0, f"Consensus risk of bias: {named}.")
+    proposals["inconsistency"] = _proposal("inconsistency", lambda: grade.propose_inconsistency(result))
+    proposals["indirectness"] = Suggestion(
+        "indirectness", None, ["Judged by the team: compare the studies' populations, interventions and outcomes."]
+    )
+    threshold = rating.imprecision_threshold if rating else None
+    control = rating.assumed_risk if rating else None
+    # The participants as counted here (crossover participants and shared control groups once), not the
+    # analysis's sum of group sizes, so the information size and the Summary of Findings agree.
+    counted = {**result, "participants": sum(participants.values())}
+    proposals["imprecision"] = _proposal(
+        "imprecision", lambda: grade.propose_imprecision(counted, threshold=threshold, control_risk=control)
+    )
+    proposals["publication_bias"] = _proposal("publication_bias", lambda: grade.propose_publication_bias(result))
+    return proposals, note
+
+
+def _view(
+    review: Review, analysis: Analysis, rating: CertaintyRating | None, *, sees_rob: bool, rob_tool: str
+) -> CertaintyView:
+    changes = rating.changes() if rating else dict.fromkeys(CERTAINTY_DOMAINS, 0)
+    start = rating.start if rating else CertaintyRating.Start.HIGH
+    downgrades = {d: changes[d] for d in CERTAINTY_DOWNGRADES}
+    upgrades = {d: changes[d] for d in CERTAINTY_DOMAINS if d not in CERTAINTY_DOWNGRADES}
+    level = grade.certainty(start, downgrades, upgrades)
+    proposals, note = proposals_for(review, analysis, rating, sees_rob=sees_rob, rob_tool=rob_tool)
+    return CertaintyView(
+        analysis=analysis,
+        rating=rating,
+        start=start,
+        changes=changes,
+        explanations=dict(rating.explanations or {}) if rating else {},
+        level=level.level,
+        symbols=level.symbols,
+        label=level.label,
+        proposals=proposals,
+        result_note=note,
+    )
+
+
+def _analyses(review: Review, comparison_id: int | str | None = None) -> QuerySet[Analysis]:
+    found = Analysis.objects.filter(review=review).select_related("comparison", "outcome")
+    if comparison_id not in (None, ""):
+        try:
+            found = found.filter(comparison_id=int(comparison_id))  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            raise Http404("No such comparison.") from exc
+    return found.order_by("comparison__position", "comparison_id", "outcome__position", "outcome_id")
+
+
+def certainty_list(*, review: Review, comparison_id: int | str | None = None) -> list[CertaintyView]:
+    """Every outcome summary of the review (or one comparison), with its rating and proposals."""
+    ratings = {
+        (r.comparison_id, r.outcome_id): r
+        for r in CertaintyRating.objects.filter(review=review).select_related("updated_by", "signed_off_by")
+    }
+    sees_rob = rob_selectors.sees_all(review)
+    tool = rob_selectors.settings_for(review).tool
+    return [
+        _view(review, a, ratings.get((a.comparison_id, a.outcome_id)), sees_rob=sees_rob, rob_tool=tool)
+        for a in _analyses(review, comparison_id)
+    ]
+
+
+def certainty_get(*, review: Review, comparison_id: int | str, outcome_id: int | str) -> CertaintyView:
+    try:
+        analysis = _analyses(review).get(comparison_id=int(comparison_id), outcome_id=int(outcome_id))
+    except (Analysis.DoesNotExist, TypeError, ValueError) as exc:
+        raise Http404("No outcome summary for this comparison and outcome.") from exc
+    rating = (
+        CertaintyRating.objects.filter(comparison_id=analysis.comparison_id, outcome_id=analysis.outcome_id)
+        .select_related("updated_by", "signed_off_by")
+        .first()
+    )
+    return _view(
+        review,
+        analysis,
+        rating,
+        sees_rob=rob_selectors.sees_all(review),
+        rob_tool=rob_selectors.settings_for(review).tool,
+    )

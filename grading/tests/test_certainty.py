@@ -1,0 +1,367 @@
+# mypy: disable-error-code="index"
+"""Certainty (GRADE) per outcome: the seed review's three trials, entered with unclear risk of bias and their
+pain-intensity data, not pooled, give proposals of −1 for study limitations and −2 for imprecision with reasons
+that quote the data, and once accepted a very low certainty; saves are refused when stale, need explanations,
+are editors' only, are recorded in the history; the Summary of Findings is built from them; API and pages."""
+
+import csv
+import io
+import threading
+from typing import Any
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.urls import reverse
+
+from core.exceptions import ServiceConflict
+from extraction.services import extracting as X
+from grading import selectors_certainty as selectors
+from grading import services as rob_services
+from grading import services_certainty as services
+from grading.models import ROB1_DOMAINS, CertaintyRating
+from grading.selectors_sof import sof_tables
+from reviews.selectors import review_get_for_user
+from synthesis import services as synthesis_services
+from synthesis.models import Analysis
+
+pytestmark = pytest.mark.django_db
+
+NOT_POOLED = "Clinical heterogeneity: intrathecal, intravenous and subcutaneous ketamine, different doses and designs."
+
+
+def pain(seed: Any, m1: float, s1: float, n1: int, m2: float, s2: float, n2: int, subgroup: str = "") -> dict:
+    return {"comparison": seed.comparison.pk, "outcome": seed.pain.pk, "subgroup": subgroup,
+            "mean_1": m1, "sd_1": s1, "total_1": n1, "mean_2": m2, "sd_2": s2, "total_2": n2}  # fmt: skip
+
+
+def hallucinations(seed: Any, e1: int, n1: int, e2: int, n2: int, subgroup: str = "") -> dict:
+    return {"comparison": seed.comparison.pk, "outcome": seed.adverse.pk, "subgroup": subgroup,
+            "events_1": e1, "total_1": n1, "events_2": e2, "total_2": n2}  # fmt: skip
+
+
+def consensus_data(cast: Any, seed: Any, study: Any, rows: list[dict]) -> None:
+    extraction = X.consensus_start(user=cast.bob, review_id=seed.review.pk, study_id=study.pk)
+    X.outcome_data_save(user=cast.bob, review_id=seed.review.pk, extraction_id=extraction.pk, version=None, rows=rows)
+
+
+def unclear_risk_of_bias(cast: Any, seed: Any) -> None:
+    """The editor's consensus: RoB 1, every domain unclear, for the three trials (as in the seed review)."""
+    settings = rob_services.settings_for(seed.review)
+    rob_services.settings_update(user=cast.alice, review_id=seed.review.pk, version=settings.version, tool="rob1")
+    for study in (seed.yang, seed.mercadante, seed.hardy):
+        a = rob_services.consensus_start(user=cast.bob, review_id=seed.review.pk, study_id=study.pk)
+        for domain in ROB1_DOMAINS:
+            a.refresh_from_db()
+            rob_services.judgement_save(
+                user=cast.bob, review_id=seed.review.pk, assessment_id=a.pk, version=a.version, domain=domain,
+                judgement="unclear", support="Not described in the report.",
+            )  # fmt: skip
+        a.refresh_from_db()
+        rob_services.overall_save(
+            user=cast.bob, review_id=seed.review.pk, assessment_id=a.pk, version=a.version, overall="unclear"
+        )
+
+
+@pytest.fixture
+def ketamine(cast, seed):
+    """The seed review's three trials with pain intensity (0-10, lower is better; the two doses of the
+    intravenous crossover against its placebo) and hallucinations, not pooled, with unclear risk of bias."""
+    consensus_data(cast, seed, seed.yang, [pain(seed, 3.0, 2.0, 20, 3.9, 2.1, 20), hallucinations(seed, 1, 20, 0, 20)])
+    consensus_data(cast, seed, seed.mercadante, [
+        pain(seed, 4.2, 2.0, 10, 5.0, 2.2, 10, "0.25 mg/kg"), pain(seed, 3.6, 2.1, 10, 5.0, 2.2, 10, "0.5 mg/kg"),
+        hallucinations(seed, 4, 10, 0, 10, "0.5 mg/kg"),
+    ])  # fmt: skip
+    consensus_data(cast, seed, seed.hardy, [pain(seed, 3.9, 2.2, 75, 4.1, 2.3, 74), hallucinations(seed, 6, 75, 2, 74)])
+    for analysis in Analysis.objects.filter(review=seed.review):
+        synthesis_services.analysis_update(
+            user=cast.bob, review_id=seed.review.pk, analysis_id=analysis.pk, version=analysis.version,
+            pooled=False, not_pooled_reason=NOT_POOLED,
+        )  # fmt: skip
+    synthesis_services.recompute_review(review_id=seed.review.pk)
+    unclear_risk_of_bias(cast, seed)
+    return seed
+
+
+def review_of(cast: Any, seed: Any, who: str = "bob") -> Any:
+    return review_get_for_user(user=getattr(cast, who), review_id=seed.review.pk)
+
+
+def view_of(cast: Any, seed: Any, outcome: Any, who: str = "bob") -> selectors.CertaintyView:
+    review = review_of(cast, seed, who)
+    return selectors.certainty_get(review=review, comparison_id=seed.comparison.pk, outcome_id=outcome.pk)
+
+
+def save(cast: Any, seed: Any, outcome: Any, version: int, who: str = "bob", **kw: Any) -> CertaintyRating:
+    return services.certainty_save(
+        user=getattr(cast, who), review_id=seed.review.pk, comparison_id=seed.comparison.pk, outcome_id=outcome.pk,
+        version=version, **kw,
+    )  # fmt: skip
+
+
+def accept_proposals(cast: Any, seed: Any, view: selectors.CertaintyView) -> CertaintyRating:
+    changes = {d: p.change for d, p in view.proposals.items() if d != "start" and p.change is not None}
+    explanations = {d: " ".join(view.proposals[d].reasons) for d, change in changes.items() if change}
+    return save(cast, seed, view.analysis.outcome, view.version, changes=changes, explanations=explanations)
+
+
+# --- the seed review --------------------------------------------------------------------------------------------
+
+
+def test_seed_review_pain_intensity_is_very_low_for_study_limitations_and_imprecision(cast, ketamine):
+    seed = ketamine
+    view = view_of(cast, seed, seed.pain)
+    assert not view.rated and view.level == "high"  # nothing applied by itself
+    p = view.proposals
+    assert p["start"].start == "high" and "randomised" in p["start"].reasons[0]
+    assert p["risk_of_bias"].change == -1
+    rob_text = " ".join(p["risk_of_bias"].reasons)
+    assert "Hardy 2012: unclear" in rob_text and "Mercadante 2000: unclear" in rob_text
+    assert "not pooled" in rob_text and "participants" in rob_text  # weighted by participants, and says so
+    assert "100% of the weight comes from studies at high risk of bias" not in rob_text
+    assert "0% of the weight comes from studies at high risk of bias and 100% from studies at unclear" in rob_text
+    assert p["imprecision"].change == -2
+    imprecision = " ".join(p["imprecision"].reasons)
+    assert "179 participants, fewer than the optimal information size" in imprecision
+    assert p["inconsistency"].change == 0 and p["publication_bias"].change == 0
+    assert "fewer than 10 studies" in " ".join(p["publication_bias"].reasons)
+    assert p["indirectness"].change is None
+    assert "Not pooled" in view.result_note and "per-study results" in view.result_note
+
+    rating = accept_proposals(cast, seed, view)
+    assert rating.level == "very_low" and (rating.risk_of_bias, rating.imprecision) == (-1, -2)
+    view = view_of(cast, seed, seed.pain)
+    assert (view.level, view.symbols, view.label) == ("very_low", "⊕◯◯◯", "Very low")
+    notes = dict(view.footnotes())
+    assert notes["risk_of_bias"].startswith("Downgraded by one level for risk of bias (study limitations): ")
+    assert notes["imprecision"].startswith("Downgraded by two levels for imprecision: ")
+
+
+def test_participants_count_crossover_people_once_and_shared_controls_once(cast, ketamine):
+    view = view_of(cast, ketamine, ketamine.pain)
+    designs = {"Yang 1996": "crossover", "Mercadante 2000": "crossover", "Hardy 2012": "parallel"}
+    _, participants = selectors.weights_and_participants(view.analysis.result or {}, designs)
+    assert participants == {"Yang 1996": 20, "Mercadante 2000": 10, "Hardy 2012": 149}
+
+
+def test_summary_of_findings_of_the_seed_review(cast, ketamine):
+    seed = ketamine
+    accept_proposals(cast, seed, view_of(cast, seed, seed.pain))
+    [table] = sof_tables(review=review_of(cast, seed))
+    assert table.intervention == "Ketamine + opioid" and table.comparison == "Opioid"
+    rows = {row.outcome: row for row in table.rows}
+    pain_row = rows["Pain intensity"]
+    assert pain_row.timepoint == "End of treatment" and pain_row.detail == "VAS 0-10; lower is better"
+    assert (pain_row.certainty_symbols, pain_row.certainty_label) == ("⊕◯◯◯", "Very low")
+    assert pain_row.participants == "179 (3 RCTs)"
+    assert pain_row.relative_effect == "Not pooled" and NOT_POOLED in pain_row.comments
+    assert "Yang 1996: MD −0.90 (−2.17 to 0.37)" in pain_row.comments
+    assert "Mercadante 2000 (0.5 mg/kg): MD −1.40" in pain_row.comments
+    assert pain_row.risk_control.startswith("The mean pain intensity ranged across control groups from 3.9 to 5.0")
+    assert pain_row.footnote_marks == ("a", "b")
+    assert [mark for mark, _ in table.footnotes] == ["a", "b"]
+    assert "risk of bias" in table.footnotes[0][1] and "imprecision" in table.footnotes[1][1]
+    hallucination_row = rows["Hallucinations"]
+    assert hallucination_row.certainty_label == "Not graded yet" and hallucination_row.footnote_marks == ()
+    assert "Mercadante 2000 (0.5 mg/kg): RR" in hallucination_row.comments
+    assert hallucination_row.risk_control == "19 per 1,000"  # 2 of 104 in the control groups
+    assert "MD: mean difference" in table.explanation and "RR: risk ratio" in table.explanation
+
+
+def test_pooled_dichotomous_outcome_gives_absolute_effects_per_1000(cast, ketamine):
+    seed = ketamine
+    analysis = Analysis.objects.get(outcome=seed.adverse)
+    synthesis_services.analysis_update(
+        user=cast.bob, review_id=seed.review.pk, analysis_id=analysis.pk, version=analysis.version, pooled=True,
+        effect_measure="RR", model="fixed", method="MH",
+    )  # fmt: skip
+    synthesis_services.recompute_review(review_id=seed.review.pk)
+    save(cast, seed, seed.adverse, 0, assumed_risk=0.05)
+    [table] = sof_tables(review=review_of(cast, seed))
+    row = {r.outcome: r for r in table.rows}["Hallucinations"]
+    analysis.refresh_from_db()
+    est, low, high = (analysis.result[k] for k in ("estimate", "ci_low", "ci_high"))
+    assert row.relative_effect == f"RR {est:.2f} ({low:.2f} to {high:.2f})"
+    assert row.risk_control == "50 per 1,000"
+    assert row.risk_intervention == (f"{round(50 * est)} per 1,000 ({round(50 * low)} to {round(50 * high)})")
+    assert row.difference.endswith("more per 1,000 (" + row.difference.split("(")[1])
+
+
+# --- saving -------------------------------------------------------------------------------------------------------
+
+
+def test_a_change_needs_its_explanation_and_valid_levels(cast, ketamine):
+    seed = ketamine
+    with pytest.raises(ValidationError) as err:
+        save(cast, seed, seed.pain, 0, changes={"imprecision": -2})
+    assert "explanations.imprecision" in err.value.message_dict
+    with pytest.raises(ValidationError) as err:
+        save(cast, seed, seed.pain, 0, changes={"publication_bias": -2, "large_effect": 3, "nonsense": 0})
+    assert set(err.value.message_dict) == {"publication_bias", "large_effect", "nonsense"}
+    with pytest.raises(ValidationError) as err:
+        save(cast, seed, seed.pain, 0, assumed_risk=1.5)
+    assert "assumed_risk" in err.value.message_dict
+    assert not CertaintyRating.objects.exists()  # nothing half-saved
+
+
+def test_stale_save_refused_with_what_changed_and_reviewers_cannot_rate(cast, ketamine):
+    seed = ketamine
+    first = save(cast, seed, seed.pain, 0, changes={"risk_of_bias": -1}, explanations={"risk_of_bias": "Unclear."})
+    with pytest.raises(ServiceConflict) as err:
+        save(cast, seed, seed.pain, 0, who="alice", changes={"imprecision": -1}, explanations={"imprecision": "Few."})
+    assert "your version 0, now 1" in err.value.message and "first time" in err.value.message
+    save(cast, seed, seed.pain, 1, who="alice", comments="Small trials.")
+    with pytest.raises(ServiceConflict) as err:
+        save(cast, seed, seed.pain, first.version, changes={"imprecision": -1}, explanations={"imprecision": "Few."})
+    assert "comments (by alice)" in err.value.message
+    with pytest.raises(PermissionDenied):
+        save(cast, seed, seed.pain, 2, who="carol", comments="mine")
+    assert CertaintyRating.objects.get().comments == "Small trials."
+
+
+def test_sign_off_and_a_later_change_returns_to_draft_with_history(cast, ketamine):
+    seed = ketamine
+    rating = accept_proposals(cast, seed, view_of(cast, seed, seed.pain))
+    kw = {"review_id": seed.review.pk, "comparison_id": seed.comparison.pk, "outcome_id": seed.pain.pk}
+    with pytest.raises(PermissionDenied):
+        services.certainty_sign_off(user=cast.carol, version=rating.version, **kw)
+    signed = services.certainty_sign_off(user=cast.bob, version=rating.version, **kw)
+    assert signed.status == "signed_off" and signed.signed_off_by == cast.bob
+    changed = save(cast, seed, seed.pain, signed.version, who="alice", comments="Reworded.")
+    assert changed.status == "draft" and changed.signed_off_by is None
+    history = list(changed.history.filter(version__gt=0).order_by("history_id"))
+    assert [(h.version, h.status, h.history_user.username) for h in history] == [
+        (1, "draft", "bob"), (2, "signed_off", "bob"), (3, "draft", "alice"),
+    ]  # fmt: skip
+
+
+def test_two_first_saves_at_once_give_one_success_and_one_conflict(cast, ketamine, transactional_db):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so the two saves never overlap")
+    seed = ketamine
+    outcomes: list[str] = []
+
+    def work(comment: str) -> None:
+        try:
+            save(cast, seed, seed.pain, 0, comments=comment)
+            outcomes.append("saved")
+        except ServiceConflict:
+            outcomes.append("conflict")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in ("one", "two")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict", "saved"]
+    assert CertaintyRating.objects.get().version == 1
+
+
+# --- reading ------------------------------------------------------------------------------------------------------
+
+
+def test_blinded_reviewers_cannot_read_and_unblinded_ones_get_no_blinded_risk_of_bias(cast, ketamine, web):
+    seed = ketamine
+    url = reverse("api-certainty-list", args=[seed.review.pk])
+    assert web("carol").get(url).status_code == 403  # extraction blinded: summaries are not theirs to read
+    assert web("dave").get(url).status_code == 404
+    from extraction.models import ExtractionSettings
+
+    ExtractionSettings.objects.filter(review=seed.review).update(blinded=False)
+    data = web("carol").get(url).json()
+    pain_entry = next(e for e in data if e["outcome"] == seed.pain.pk)
+    rob = next(d for d in pain_entry["domains"] if d["domain"] == "risk_of_bias")
+    assert rob["proposal"]["change"] is None and "blinded" in rob["proposal"]["reasons"][0]
+    assert "unclear" not in str(rob)
+    editor = web("bob").get(url).json()
+    rob = next(
+        d for d in next(e for e in editor if e["outcome"] == seed.pain.pk)["domains"] if d["domain"] == "risk_of_bias"
+    )
+    assert rob["proposal"]["change"] == -1
+
+
+def test_api_rate_sign_off_history_and_conflict(cast, ketamine, web):
+    seed = ketamine
+    detail = reverse("api-certainty-detail", args=[seed.review.pk, seed.comparison.pk, seed.pain.pk])
+    client = web("bob")
+    body = client.get(detail).json()
+    assert body["version"] == 0 and body["status"] == "not_rated" and body["level"] == "high"
+    proposals = {d["domain"]: d["proposal"] for d in body["domains"]}
+    assert proposals["imprecision"]["change"] == -2
+    put = {
+        "version": 0,
+        "changes": {"risk_of_bias": -1, "imprecision": -2},
+        "explanations": {"risk_of_bias": "All three trials at unclear risk.", "imprecision": "179 participants."},
+    }
+    saved = client.put(detail, put, content_type="application/json")
+    assert saved.status_code == 200, saved.content
+    assert (saved.json()["level"], saved.json()["symbols"], saved.json()["version"]) == ("very_low", "⊕◯◯◯", 1)
+    again = client.put(detail, put, content_type="application/json")
+    assert again.status_code == 409 and "your version 0, now 1" in again.json()["detail"]
+    bad = client.put(detail, {"version": 1, "changes": {"imprecision": -2}, "explanations": {"imprecision": ""}},
+                     content_type="application/json")  # fmt: skip
+    assert bad.status_code == 400 and "explanations.imprecision" in bad.json()["errors"]
+    assert web("carol").put(detail, put, content_type="application/json").status_code == 403
+    sign = reverse("api-certainty-sign-off", args=[seed.review.pk, seed.comparison.pk, seed.pain.pk])
+    signed = client.post(sign, {"version": 1}, content_type="application/json")
+    assert signed.status_code == 200 and signed.json()["status"] == "signed_off"
+    assert signed.json()["signed_off_by"] == "bob"
+    history = client.get(reverse("api-certainty-history", args=[seed.review.pk, seed.comparison.pk, seed.pain.pk]))
+    assert [(h["version"], h["status"], h["who"]) for h in history.json()] == [
+        (1, "draft", "bob"),
+        (2, "signed_off", "bob"),
+    ]
+    other = reverse("api-certainty-detail", args=[cast.other_review.pk, seed.comparison.pk, seed.pain.pk])
+    assert web("dave").get(other).status_code == 404  # another review's ids: not there
+
+
+def test_api_summary_of_findings_formats(cast, ketamine, web):
+    seed = ketamine
+    accept_proposals(cast, seed, view_of(cast, seed, seed.pain))
+    url = reverse("api-summary-of-findings", args=[seed.review.pk])
+    client = web("bob")
+    tables = client.get(url).json()
+    assert tables[0]["rows"][0]["outcome"] == "Pain intensity" and tables[0]["rows"][0]["certainty_label"] == "Very low"
+    as_csv = client.get(url, {"format": "csv"}, HTTP_ACCEPT="text/csv")
+    assert as_csv.status_code == 200 and as_csv["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
+    assert rows[0]["outcome"] == "Pain intensity" and rows[0]["certainty"] == "Very low"
+    as_html = client.get(url, {"format": "html"})
+    assert as_html.status_code == 200 and b"<table" in as_html.content and "⊕◯◯◯".encode() in as_html.content
+    as_docx = client.get(url, {"format": "docx"})
+    assert as_docx.status_code == 200 and as_docx.content[:2] == b"PK"
+    assert "attachment" in as_docx["Content-Disposition"]
+    assert client.get(url, {"format": "pdf"}).status_code == 400
+
+
+# --- pages --------------------------------------------------------------------------------------------------------
+
+
+def test_pages_list_rate_and_sof(cast, ketamine, web):
+    seed = ketamine
+    client = web("bob")
+    listing = client.get(reverse("certainty:list", args=[seed.review.pk])).content.decode()
+    assert "Pain intensity" in listing and "Not rated yet" in listing
+    url = reverse("certainty:rate", args=[seed.review.pk, seed.comparison.pk, seed.pain.pk])
+    page = client.get(url).content.decode()
+    assert "Proposed: −2" in page and "Use the proposal" in page and "optimal information size" in page.lower()
+    form: dict[str, Any] = {"version": 0, "start": "high", "importance": "critical", "comments": ""}
+    form |= {d: "0" for d in ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias",
+                               "large_effect", "dose_response", "confounding")}  # fmt: skip
+    refused = client.post(url, {**form, "imprecision": "-2"})
+    assert refused.status_code == 400 and "Explain why you rate imprecision down" in refused.content.decode()
+    saved = client.post(url, {**form, "imprecision": "-2", "explanation_imprecision": "Few participants.",
+                              "risk_of_bias": "-1", "explanation_risk_of_bias": "Unclear risk."})  # fmt: skip
+    assert saved.status_code == 302
+    page = client.get(url).content.decode()
+    assert "⊕◯◯◯" in page and "Very low" in page and "Sign off very low certainty" in page
+    stale = client.post(url, {**form, "version": 0})
+    assert stale.status_code == 409 and "your version 0, now 1" in stale.content.decode()
+    sof_page = client.get(reverse("certainty:sof", args=[seed.review.pk])).content.decode()
+    assert "Very low" in sof_page and "Downgraded by two levels for imprecision: Few participants." in sof_page
+    docx = client.get(reverse("certainty:sof", args=[seed.review.pk]), {"format": "docx"})
+    assert docx.status_code == 200 and docx.content[:2] == b"PK"
+    assert web("carol").get(url).status_code == 403
+    assert web("dave").get(url).status_code == 404
