@@ -1,13 +1,33 @@
 """Proposed risk-of-bias judgements from signalling-question answers.
 
-RoB 2 (Sterne et al. 2019, BMJ 366:l4898) for individually randomised parallel-group trials, following the
-algorithms (flowcharts and "criteria for judgements" tables) of the RoB 2 full guidance document of
-22 August 2019, plus Domain S of the RoB 2 variant for crossover trials (2021 guidance). ROBINS-I
-(Sterne et al. 2016, BMJ 355:i4919) is covered only by its published overall rule: ROBINS-I 2016 publishes
-no domain algorithm, so no domain proposals are made here.
+RoB 2 (Sterne et al. 2019, BMJ 366:l4898) for individually randomised parallel-group trials: domains D1-D5
+follow the algorithms of the RoB 2 full guidance document of 22 August 2019 (for each domain, its signalling
+questions box, its "criteria for reaching risk-of-bias judgements" table and its algorithm table and figure;
+for domain 4 these are Box 10, Tables 11-12 and Figure 5). Checked against: the guidance's domain-4 box (the
+condition "If N/PN/NI to 4.1 and 4.2" on 4.3); the domain 1 criteria as reproduced in Syst Rev
+2021;10:171, Table 2 ("RoB 2 guidelines on risk of bias assessment", PMC8191126; the stored copy shows
+domain 1 and the start of domain 2 only); and, for every flowchart path, an independent implementation
+of the published decision diagrams (CoRATES, packages/shared/src/checklists/rob2/scoring-domains.ts),
+which agrees with this module on every path of valid answers, including D4's separate 4.2 NI branch.
 
-Domain S (crossover) is the least certain part: its questions and algorithm were written from recollection
-of the 2021 crossover guidance, not checked against the document; have a methodologist confirm it before use.
+Domain S (crossover trials; "bias arising from period and carryover effects", RoB 2 variant for crossover
+trials, 2021) is NOT verified: no stored copy of the 2021 crossover guidance (nor of a port that quotes it)
+was found. Its questions and algorithm below are the previous session's recollection, kept because saved
+assessments use them; a methodologist must check them against the 2021 document before the proposal is
+trusted. The assessor may override it with a reason, as for every domain.
+
+ROBINS-I: this app assesses the seven domains of ROBINS-I 2016 (Sterne et al. 2016, BMJ 355:i4919), which
+publishes no domain algorithm (only guidance on what each judgement means), so no domain proposal is made and
+the assessor's own judgement stands; ``robins_overall`` implements the 2016 overall rule. The algorithms
+(flowcharts) published with ROBINS-I V2 (riskofbias.info; 20 November 2025 release, still marked draft) are
+not used: V2 has six domains, not seven (the 2016 "deviations from intended interventions" domain is gone,
+classification comes before selection, domain 1 has two variants chosen by the effect estimated), different
+signalling questions and answers (WN/SN, WY/SY), no "no information" judgement and a "low (except for
+concerns about uncontrolled confounding)" level, so its algorithms do not apply to the 2016 questions. The
+V2 flowcharts are raster images; the stored sources hold only third-party traces of them
+(Black-Swan-Causal-Labs/robins-i-mcp, robins_i_mcp/algorithms.py; InfinityBowman/corates, the ROBINS-I
+decision-diagrams; Michelle-Watson/robins-i-tool), which disagree with each other on V2 domains 1, 2 and 4;
+the two that agree on domains 3, 5 and 6 still trace a draft, not the document.
 
 Every judgement here is a *proposal*: the guidance lets reviewers override the algorithm, and the result
 carries a ``reason`` naming the answers that decided it so the override can be argued.
@@ -88,7 +108,9 @@ def _item(
     return _Item(Question(qid, text, allowed, needed_when), label, applies)
 
 
-# Question wording shortened from the RoB 2 full guidance (22 Aug 2019) and the crossover guidance (2021).
+# Question wording shortened from the RoB 2 full guidance (22 Aug 2019); domain S from the previous session's
+# recollection of the 2021 crossover guidance (unverified, see the module docstring). The "needed_when"
+# conditions are the template's "If ... to ..." conditions.
 _D1 = (
     _item("1.1", "Was the allocation sequence random?", "sequence random"),
     _item(
@@ -355,7 +377,9 @@ _Res = Callable[..., DomainResult]
 
 
 def _d1(a: Mapping[str, str], res: _Res) -> DomainResult:
-    # Guidance p. 25-26: criteria table and Figure (algorithm for domain 1).
+    # Guidance, domain 1 criteria table and algorithm figure (criteria reproduced in Syst Rev 2021;10:171,
+    # Table 2): not concealed → high; concealment NI → high only if baseline differences suggest a problem;
+    # concealed → some concerns if the sequence was not random or baseline differences suggest a problem.
     if a["1.2"] in NO:
         return res("high", "1.2")
     if a["1.2"] in NI:
@@ -368,6 +392,7 @@ def _d1(a: Mapping[str, str], res: _Res) -> DomainResult:
 
 
 def _d2_assignment(a: Mapping[str, str], res: _Res) -> DomainResult:
+    # Guidance, domain 2 (effect of assignment) criteria table and two-part algorithm figure.
     # Part 1 (2.1-2.5): deviations arising from the trial context.
     if "2.3" not in a:
         part1 = res("low", "2.1", "2.2")
@@ -388,7 +413,7 @@ def _d2_assignment(a: Mapping[str, str], res: _Res) -> DomainResult:
         part2 = res("some_concerns", "2.6", "2.7")
     else:
         part2 = res("high", "2.6", "2.7")
-    # The domain takes the worse of the two parts.
+    # The domain is low if both parts are low, high if either is high, some concerns otherwise.
     worst = max(part1, part2, key=lambda r: ROB2_JUDGEMENTS.index(r.judgement))
     if part1.judgement == part2.judgement:
         return DomainResult(worst.judgement, f"{part1.reason[:-1]}; {part2.reason}")
@@ -396,6 +421,8 @@ def _d2_assignment(a: Mapping[str, str], res: _Res) -> DomainResult:
 
 
 def _d2_adhering(a: Mapping[str, str], res: _Res) -> DomainResult:
+    # Guidance, domain 2 (effect of adhering) criteria table and algorithm figure: no problem in 2.3-2.5 → low;
+    # otherwise 2.6 decides (appropriate analysis → some concerns, else high).
     if "2.6" not in a:
         # Not aware (or non-protocol interventions balanced), no implementation failures, no non-adherence.
         ids = ("2.3", "2.4", "2.5") if "2.3" in a else ("2.1", "2.2", "2.4", "2.5")
@@ -405,6 +432,7 @@ def _d2_adhering(a: Mapping[str, str], res: _Res) -> DomainResult:
 
 
 def _d3(a: Mapping[str, str], res: _Res) -> DomainResult:
+    # Guidance, domain 3 criteria table and algorithm figure (3.2 has no NI option).
     if a["3.1"] in YES:
         return res("low", "3.1")
     if a["3.2"] in YES:
@@ -421,7 +449,10 @@ def _d4(a: Mapping[str, str], res: _Res) -> DomainResult:
         return res("high", "4.1")
     if a["4.2"] in YES:
         return res("high", "4.2")
-    # With 4.2 NI every path that would be low becomes some concerns.
+    # Guidance, domain 4: Box 10, criteria Table 11, algorithm Table 12 and Figure 5. 4.2 NI has its own
+    # branch: 4.3 N/PN, or 4.4 N/PN, or 4.5 N/PN → some concerns (where 4.2 N/PN gives low, low, some
+    # concerns); 4.5 Y/PY/NI → high on both branches ("it is likely that assessment of the outcome was
+    # influenced by knowledge of intervention received").
     base = ("4.2",)
     if a["4.3"] in NO:
         return res("low" if a["4.2"] in NO else "some_concerns", *base, "4.3")
@@ -433,6 +464,7 @@ def _d4(a: Mapping[str, str], res: _Res) -> DomainResult:
 
 
 def _d5(a: Mapping[str, str], res: _Res) -> DomainResult:
+    # Guidance, domain 5 criteria table and algorithm figure.
     selected = [qid for qid in ("5.2", "5.3") if a[qid] in YES]
     if selected:
         return res("high", *selected)
@@ -443,8 +475,9 @@ def _d5(a: Mapping[str, str], res: _Res) -> DomainResult:
 
 
 def _ds(a: Mapping[str, str], res: _Res) -> DomainResult:
-    # Less certain than D1-D5: reconstructed from the 2021 crossover guidance without the document at hand.
-    # Washout (S.3) dominates; otherwise balanced sequences (S.1) or period effects in the analysis (S.2).
+    # UNVERIFIED (no stored copy of the 2021 crossover guidance): the previous session's recollection, kept
+    # unchanged. Washout (S.3) dominates; otherwise balanced sequences (S.1) or period effects in the
+    # analysis (S.2) make it low.
     if a["S.3"] in NO:
         return res("high", "S.3")
     if a["S.3"] in NI:
@@ -487,11 +520,16 @@ def rob2_overall(judgements: Mapping[str, str], *, many_concerns_high: int | Non
 
 
 def robins_overall(judgements: Mapping[str, str], *, key_domains: Sequence[str] | None = None) -> DomainResult:
-    """Overall ROBINS-I judgement from the seven domain judgements D1–D7 (Sterne et al. 2016, Table 3).
+    """Overall ROBINS-I 2016 judgement from the seven domain judgements D1–D7 (Sterne et al. 2016,
+    BMJ 355:i4919, criteria for the overall judgement): low if low in all domains; moderate if low or
+    moderate in all; serious if serious in at least one and critical in none; critical if critical in at
+    least one; no information if there is no clear indication of serious or critical risk and information is
+    lacking in one or more key domains.
 
-    The most severe domain judgement wins: critical > serious > moderate > low. "no_information" is
-    proposed when a key domain lacks information and no domain is serious or critical; ``key_domains``
-    names the key domains (None: every domain counts as key). A no-information non-key domain is ignored.
+    ``key_domains`` names the key domains (None: every domain counts as key). A no-information domain that
+    is not key is ignored: the 2016 rule names only key domains, and this app's reading is that such a
+    domain does not keep the result from low or moderate. (ROBINS-I V2's overall rule differs: six domains,
+    no "no information" judgement; it is not used here, see the module docstring.)
     """
     missing = [d for d in ROBINS_DOMAINS if d not in judgements]
     if missing:

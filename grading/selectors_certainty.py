@@ -20,7 +20,7 @@ from django.http import Http404
 from extraction.models import Study
 from grading import grade
 from grading import selectors as rob_selectors
-from grading.models import CERTAINTY_DOMAINS, CERTAINTY_DOWNGRADES, CertaintyRating
+from grading.models import CERTAINTY_DOMAINS, CERTAINTY_DOWNGRADES, CertaintyRating, RobAssessment
 from grading.services_certainty import DOMAIN_LABELS
 from reviews.models import Review
 from synthesis import selectors as synthesis_selectors
@@ -83,9 +83,46 @@ class CertaintyView:
         return notes
 
 
-def _studies_of(review: Review, result: dict[str, Any]) -> dict[str, Study]:
+@dataclass
+class _Context:
+    """What every outcome's proposals read, loaded once per review (three queries, whatever the number of
+    outcomes): the studies by label, the consensus overall risk of bias by (study, outcome or None)."""
+
+    studies: dict[str, Study]
+    rob: dict[tuple[int, int | None], str]
+    sees_rob: bool
+    rob_tool: str
+
+    @classmethod
+    def load(cls, review: Review) -> _Context:
+        sees_rob = rob_selectors.sees_all(review)
+        rob: dict[tuple[int, int | None], str] = {}
+        if sees_rob:
+            rows = RobAssessment.objects.filter(review=review, assessor__isnull=True).exclude(overall="")
+            rob = {
+                (study, outcome): overall
+                for study, outcome, overall in rows.values_list("study_id", "outcome_id", "overall")
+            }
+        return cls(
+            studies={s.label: s for s in Study.objects.filter(review=review)},
+            rob=rob,
+            sees_rob=sees_rob,
+            rob_tool=rob_selectors.settings_for(review).tool,
+        )
+
+    def judged(self, studies: dict[str, Study], outcome_id: int) -> dict[str, str]:
+        """{label: consensus overall}: the outcome's own assessment where there is one, else the study's."""
+        found = {}
+        for label, study in studies.items():
+            overall = self.rob.get((study.pk, outcome_id)) or self.rob.get((study.pk, None))
+            if overall:
+                found[label] = overall
+        return found
+
+
+def _studies_of(context: _Context, result: dict[str, Any]) -> dict[str, Study]:
     labels = {str(row.get("label")) for row in result.get("per_study") or []}
-    return {s.label: s for s in Study.objects.filter(review=review, label__in=labels)}
+    return {label: context.studies[label] for label in labels if label in context.studies}
 
 
 def weights_and_participants(
@@ -142,7 +179,7 @@ def _proposal(domain: str, compute: Any) -> Suggestion:
 
 
 def proposals_for(
-    review: Review, analysis: Analysis, rating: CertaintyRating | None, *, sees_rob: bool, rob_tool: str
+    analysis: Analysis, rating: CertaintyRating | None, context: _Context
 ) -> tuple[dict[str, Suggestion], str]:
     """The proposals for the domains the data speak to, and a note on the result they come from."""
     result = analysis.result
@@ -158,18 +195,16 @@ def proposals_for(
                 None, [note, "Not pooled" + (f" ({why})" if why else "") + ": the proposals use the per-study results."]
             )
         )
-    studies = _studies_of(review, result)
-    proposals = {"start": _start_proposal(studies, rob_tool)}
+    studies = _studies_of(context, result)
+    proposals = {"start": _start_proposal(studies, context.rob_tool)}
     designs = {label: study.design for label, study in studies.items()}
     weights, participants = weights_and_participants(result, designs)
-    if not sees_rob:
+    if not context.sees_rob:
         proposals["risk_of_bias"] = Suggestion(
             "risk_of_bias", None, ["Hidden while risk of bias is assessed blinded (editors and owners see it)."]
         )
     else:
-        judged = rob_selectors.rob_for_analysis(
-            review=review, study_ids=[s.pk for s in studies.values()], outcome_id=analysis.outcome_id
-        )
+        judged = context.judged(studies, analysis.outcome_id)
         missing = sorted(label for label in weights if label not in judged)
         if missing:
             proposals["risk_of_bias"] = Suggestion(
@@ -197,15 +232,13 @@ def proposals_for(
     return proposals, note
 
 
-def _view(
-    review: Review, analysis: Analysis, rating: CertaintyRating | None, *, sees_rob: bool, rob_tool: str
-) -> CertaintyView:
+def _view(analysis: Analysis, rating: CertaintyRating | None, context: _Context) -> CertaintyView:
     changes = rating.changes() if rating else dict.fromkeys(CERTAINTY_DOMAINS, 0)
     start = rating.start if rating else CertaintyRating.Start.HIGH
     downgrades = {d: changes[d] for d in CERTAINTY_DOWNGRADES}
     upgrades = {d: changes[d] for d in CERTAINTY_DOMAINS if d not in CERTAINTY_DOWNGRADES}
     level = grade.certainty(start, downgrades, upgrades)
-    proposals, note = proposals_for(review, analysis, rating, sees_rob=sees_rob, rob_tool=rob_tool)
+    proposals, note = proposals_for(analysis, rating, context)
     return CertaintyView(
         analysis=analysis,
         rating=rating,
@@ -236,12 +269,8 @@ def certainty_list(*, review: Review, comparison_id: int | str | None = None) ->
         (r.comparison_id, r.outcome_id): r
         for r in CertaintyRating.objects.filter(review=review).select_related("updated_by", "signed_off_by")
     }
-    sees_rob = rob_selectors.sees_all(review)
-    tool = rob_selectors.settings_for(review).tool
-    return [
-        _view(review, a, ratings.get((a.comparison_id, a.outcome_id)), sees_rob=sees_rob, rob_tool=tool)
-        for a in _analyses(review, comparison_id)
-    ]
+    context = _Context.load(review)
+    return [_view(a, ratings.get((a.comparison_id, a.outcome_id)), context) for a in _analyses(review, comparison_id)]
 
 
 def certainty_get(*, review: Review, comparison_id: int | str, outcome_id: int | str) -> CertaintyView:
@@ -254,10 +283,4 @@ def certainty_get(*, review: Review, comparison_id: int | str, outcome_id: int |
         .select_related("updated_by", "signed_off_by")
         .first()
     )
-    return _view(
-        review,
-        analysis,
-        rating,
-        sees_rob=rob_selectors.sees_all(review),
-        rob_tool=rob_selectors.settings_for(review).tool,
-    )
+    return _view(analysis, rating, _Context.load(review))

@@ -242,8 +242,9 @@ def judgement_save(
     support: str = "",
 ) -> RobJudgement:
     """Save one domain. RoB 2: the proposal comes from the answers, the judgement defaults to it, and a judgement
-    other than the proposal needs `override_reason`. RoB 1 and ROBINS-I: the judgement is given (ROBINS-I keeps
-    the answers as given; it publishes no domain algorithm)."""
+    other than the proposal needs `override_reason`. RoB 1 and ROBINS-I: the judgement is given, with no proposal
+    (ROBINS-I keeps the answers as given: the 2016 tool, whose seven domains are assessed here, publishes no
+    domain algorithm, and ROBINS-I V2's algorithms belong to its own six domains; see grading.rob)."""
     review, assessment = _assessment_for_write(user, review_id, assessment_id)
     _check_version(assessment, version)
     domains = domains_for(assessment.tool, assessment.study)

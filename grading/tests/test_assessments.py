@@ -309,8 +309,20 @@ def test_the_editor_assigns_an_assessor_and_a_reviewer_cannot(cast, seed):
 def test_robins_takes_judgements_and_proposes_the_published_overall(cast, seed):
     services.settings_update(user=cast.alice, review_id=seed.review.pk, version=None, tool="robins")
     a = start(cast.carol, seed, seed.hardy)
+    assert services.domains_for("robins", seed.hardy) == ("D1", "D2", "D3", "D4", "D5", "D6", "D7")
     for domain in services.domains_for("robins", seed.hardy):
         save(cast.carol, seed, a, domain, judgement="moderate" if domain == "D1" else "low")
+    a.refresh_from_db()
+    assert (a.overall_proposed, a.overall) == ("moderate", "moderate")
+    # ROBINS-I 2016 publishes no domain algorithm: the answers are kept as given, nothing is proposed, and the
+    # assessor's judgement needs no override reason.
+    answers = {"1.1": "Y", "1.2": "N", "1.4": "PY"}
+    row = save(cast.carol, seed, a, "D1", answers=answers, judgement="serious")
+    assert (row.answers, row.proposed, row.judgement, row.override_reason) == (answers, "", "serious", "")
+    with pytest.raises(ValidationError) as err:  # without a proposal, the judgement must be given
+        save(cast.carol, seed, a, "D1", answers=answers)
+    assert "judgement" in err.value.message_dict
+    save(cast.carol, seed, a, "D1", judgement="moderate")
     a.refresh_from_db()
     assert (a.overall_proposed, a.overall) == ("moderate", "moderate")
     with pytest.raises(ValidationError) as err:

@@ -365,3 +365,29 @@ def test_pages_list_rate_and_sof(cast, ketamine, web):
     assert docx.status_code == 200 and docx.content[:2] == b"PK"
     assert web("carol").get(url).status_code == 403
     assert web("dave").get(url).status_code == 404
+
+
+def test_certainty_list_and_sof_read_in_a_constant_number_of_queries(cast, ketamine):
+    from django.test.utils import CaptureQueriesContext
+
+    from extraction.services import studies as S
+
+    seed = ketamine
+
+    def count() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as listing:
+            views = selectors.certainty_list(review=review_of(cast, seed))
+        with CaptureQueriesContext(connection) as tables:
+            sof_tables(review=review_of(cast, seed))
+        return len(views), len(listing.captured_queries) + 1000 * len(tables.captured_queries)
+
+    analyses, before = count()
+    for n in range(3):
+        outcome = S.outcome_create(user=cast.bob, review_id=seed.review.pk, name=f"Withdrawals {n}", type="dichotomous")
+        for study in (seed.yang, seed.hardy):
+            consensus_data(cast, seed, study, [{**hallucinations(seed, 1, 20, 2, 20), "outcome": outcome.pk}])
+    synthesis_services.recompute_review(review_id=seed.review.pk)
+    save(cast, seed, seed.pain, 0, comments="Rated.")
+    more, after = count()
+    assert (analyses, more) == (2, 5)
+    assert after == before
