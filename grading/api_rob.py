@@ -306,7 +306,7 @@ class RobDiscrepancySerializer(serializers.ModelSerializer):
     class Meta:
         model = RobDiscrepancy
         fields = [
-            "id", "study", "study_label", "outcome", "domain", "values", "status", "resolution", "resolved_by",
+            "id", "study", "study_label", "outcome", "domain", "values", "status", "resolution", "note", "resolved_by",
             "resolved_at", "found_at",
         ]  # fmt: skip
         read_only_fields = fields
@@ -320,6 +320,9 @@ class RobDiscrepancyFilterSerializer(serializers.Serializer):
 class RobDiscrepancyResolveSerializer(serializers.Serializer):
     take = serializers.CharField(required=False, help_text="The username of the assessor whose judgement to take.")
     judgement = serializers.CharField(required=False, help_text="Or a judgement of your own for the consensus.")
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, help_text="Why: kept with the resolution and the consensus."
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("take" in attrs) == ("judgement" in attrs):
@@ -599,7 +602,7 @@ class RobDiscrepancyResolveView(APIView):
         body.is_valid(raise_exception=True)
         resolved = services.discrepancy_resolve(
             user=request.user, review_id=review.pk, discrepancy_id=pk, take=body.validated_data.get("take", ""),
-            judgement=body.validated_data.get("judgement", ""),
+            judgement=body.validated_data.get("judgement", ""), note=body.validated_data.get("note", ""),
         )  # fmt: skip
         return Response(
             RobDiscrepancySerializer(selectors.discrepancy_get(review=review, discrepancy_id=resolved.pk)).data

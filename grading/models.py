@@ -171,6 +171,7 @@ class RobDiscrepancy(models.Model):
     values = models.JSONField(default=dict)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     resolution = models.CharField(max_length=20, blank=True)
+    note = models.TextField(blank=True, help_text="The editor's note on the resolution.")
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -133,6 +133,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
         "Bias in selection of the reported result",
     ),
 }
+ANALYSIS_WEIGHTS = "the analysis weights"
 _TOOL_NAMES = {"rob2": "RoB 2", "rob1": "Cochrane RoB 1", "robins": "ROBINS-I"}
 
 # See synthesis/plots.py: the SVG backend reads these from the global rcParams while it writes; the lock keeps
@@ -155,17 +156,32 @@ def traffic_light_png(rows: Sequence[Row], *, tool: str, title: str, dpi: int = 
     return png_bytes(fig, title=title, desc=traffic_light_description(rows, tool=tool), dpi=dpi)
 
 
-def summary_bar_svg(rows: Sequence[Row], *, weights: Mapping[str, float] | None = None, tool: str, title: str) -> bytes:
-    """The summary plot as SVG; bars weighted by the analysis weights when `weights` is given."""
-    fig = summary_bar_figure(rows, weights=weights, tool=tool, title=title)
-    return svg_bytes(fig, salt=_SALT, title=title, desc=summary_bar_description(rows, weights=weights, tool=tool))
+def summary_bar_svg(
+    rows: Sequence[Row],
+    *,
+    weights: Mapping[str, float] | None = None,
+    tool: str,
+    title: str,
+    weighted_by: str = ANALYSIS_WEIGHTS,
+) -> bytes:
+    """The summary plot as SVG; bars weighted by `weights` when given (`weighted_by` says what they are)."""
+    fig = summary_bar_figure(rows, weights=weights, tool=tool, title=title, weighted_by=weighted_by)
+    desc = summary_bar_description(rows, weights=weights, tool=tool, weighted_by=weighted_by)
+    return svg_bytes(fig, salt=_SALT, title=title, desc=desc)
 
 
 def summary_bar_png(
-    rows: Sequence[Row], *, weights: Mapping[str, float] | None = None, tool: str, title: str, dpi: int = 150
+    rows: Sequence[Row],
+    *,
+    weights: Mapping[str, float] | None = None,
+    tool: str,
+    title: str,
+    dpi: int = 150,
+    weighted_by: str = ANALYSIS_WEIGHTS,
 ) -> bytes:
-    fig = summary_bar_figure(rows, weights=weights, tool=tool, title=title)
-    return png_bytes(fig, title=title, desc=summary_bar_description(rows, weights=weights, tool=tool), dpi=dpi)
+    fig = summary_bar_figure(rows, weights=weights, tool=tool, title=title, weighted_by=weighted_by)
+    desc = summary_bar_description(rows, weights=weights, tool=tool, weighted_by=weighted_by)
+    return png_bytes(fig, title=title, desc=desc, dpi=dpi)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -236,9 +252,11 @@ def traffic_light_description(rows: Sequence[Row], *, tool: str) -> str:
     )
 
 
-def summary_bar_description(rows: Sequence[Row], *, weights: Mapping[str, float] | None, tool: str) -> str:
+def summary_bar_description(
+    rows: Sequence[Row], *, weights: Mapping[str, float] | None, tool: str, weighted_by: str = ANALYSIS_WEIGHTS
+) -> str:
     codes, studies = _parse(rows, tool)
-    basis = "weighted by the analysis weights" if weights is not None else "as a share of studies"
+    basis = f"weighted by {weighted_by}" if weights is not None else "as a share of studies"
     lines = []
     for code in [*codes, "Overall"]:
         shares = _shares(studies, code, weights, tool)
@@ -379,7 +397,12 @@ def traffic_light_figure(rows: Sequence[Row], *, tool: str, title: str) -> Figur
 
 
 def summary_bar_figure(
-    rows: Sequence[Row], *, weights: Mapping[str, float] | None = None, tool: str, title: str
+    rows: Sequence[Row],
+    *,
+    weights: Mapping[str, float] | None = None,
+    tool: str,
+    title: str,
+    weighted_by: str = ANALYSIS_WEIGHTS,
 ) -> Figure:
     """One 100%-stacked bar per domain and overall. Each rectangle has gid "bar-<column>-<judgement>"."""
     codes, studies = _parse(rows, tool)
@@ -405,7 +428,7 @@ def summary_bar_figure(
     x0, y0 = _MARGIN, _MARGIN
     _text(ax, x0, y0 + 0.12, title, fontsize=_TITLE_SIZE, fontweight="bold")
     if weights is not None:
-        _text(ax, x0, y0 + 0.3, "Bars weighted by the studies' weights in the analysis", fontsize=7.0, style="italic")
+        _text(ax, x0, y0 + 0.3, f"Bars weighted by {weighted_by}", fontsize=7.0, style="italic")
     top = y0 + title_height
     left = x0 + label_width
     for i, (column, name) in enumerate(zip(columns, names, strict=True)):

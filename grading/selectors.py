@@ -2,6 +2,7 @@
 reviewer reads only their own assessments, never the consensus or the discrepancies (which show others'
 judgements). `review` is the one `reviews.selectors.review_get_for_user` returned (it carries `my_role`)."""
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +11,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from extraction.models import Outcome, Study
-from grading.models import RobAssessment, RobDiscrepancy, RobJudgement
+from grading.models import ROB1_DOMAINS, RobAssessment, RobDiscrepancy, RobJudgement, Tool
 from grading.services import OVERALL, settings_for
 from reviews.models import Membership, Review, role_at_least
 
@@ -233,3 +234,23 @@ def assessor_counts(*, review: Review) -> dict[tuple[int, int | None], int]:
         key = (row["study_id"], row["outcome_id"])
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+PlotRow = tuple[str, dict[str, str], str]  # (study label, {"D1": judgement, …}, overall), as grading.plots takes
+
+
+def plot_rows(tool: str, consensus: list[RobAssessment]) -> list[PlotRow]:
+    """The plots' rows from the consensus assessments: domains as the plots number them (RoB 1's by position;
+    RoB 2's domain S, of crossover trials only, has no column in robvis's layout and is left out)."""
+    rows = []
+    for a in consensus:
+        judged: dict[str, str] = {}
+        for j in a.judgements.all():
+            if tool == Tool.ROB1 and j.domain in ROB1_DOMAINS:
+                judged[f"D{ROB1_DOMAINS.index(j.domain) + 1}"] = j.judgement
+            elif tool != Tool.ROB1 and re.fullmatch(r"D\d", j.domain):
+                judged[j.domain] = j.judgement
+        if judged or a.overall:
+            label = a.study.label
+            rows.append((label, judged, a.overall))
+    return rows

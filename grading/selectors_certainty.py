@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from extraction.models import Study
@@ -284,3 +284,34 @@ def certainty_get(*, review: Review, comparison_id: int | str, outcome_id: int |
         .first()
     )
     return _view(analysis, rating, _Context.load(review))
+
+
+def rob_plot(*, review: Review, view: CertaintyView) -> tuple[list[rob_selectors.PlotRow], dict[str, float], bool]:
+    """The consensus risk of bias of the studies in one outcome summary, for the summary bar plot weighted as the
+    risk-of-bias proposal weighs them: (rows, weights by study label, weighted by participants?). Each study's
+    assessment of this outcome is preferred over its study-level one. Nothing for a member who may not see the
+    consensus (blinding)."""
+    result = view.analysis.result or {}
+    if not rob_selectors.sees_all(review) or not result:
+        return [], {}, False
+    tool = rob_selectors.settings_for(review).tool
+    labels = {str(row.get("label")) for row in result.get("per_study") or [] if not row.get("excluded")}
+    found = (
+        RobAssessment.objects.filter(review=review, assessor__isnull=True, tool=tool, study__label__in=labels)
+        .filter(Q(outcome__isnull=True) | Q(outcome_id=view.analysis.outcome_id))
+        .select_related("study")
+        .prefetch_related("judgements")
+        .order_by("study__label", "outcome_id")
+    )
+    chosen: dict[int, RobAssessment] = {}
+    for assessment in found:
+        if assessment.study_id not in chosen or assessment.outcome_id is not None:
+            chosen[assessment.study_id] = assessment
+    designs = {a.study.label: a.study.design for a in chosen.values()}
+    weights, participants = weights_and_participants(result, designs)
+    by_participants = all(weight is None for weight in weights.values())
+    use = {
+        label: float(participants.get(label, 0) if by_participants else weights.get(label) or 0.0) for label in weights
+    }
+    rows = rob_selectors.plot_rows(tool, list(chosen.values()))
+    return rows, {label: use[label] for label, _, _ in rows if label in use}, by_participants

@@ -466,10 +466,12 @@ def _write_agreed(consensus: RobAssessment, agreed: dict[str, str], names: list[
 
 @transaction.atomic
 def discrepancy_resolve(
-    *, user: AnyUser, review_id: int, discrepancy_id: int | str, take: str = "", judgement: str = ""
+    *, user: AnyUser, review_id: int, discrepancy_id: int | str, take: str = "", judgement: str = "", note: str = ""
 ) -> RobDiscrepancy:
     """Settle a discrepancy with one assessor's judgement (`take`: their username) or a given `judgement`; the
-    consensus gets it as the editor's word. A resolved discrepancy may be resolved again (history keeps both)."""
+    consensus gets it as the editor's word, with the editor's `note` (kept on the discrepancy, as the support of
+    a domain's judgement, and as the reason of an overall judgement other than the proposal). A resolved
+    discrepancy may be resolved again (history keeps both)."""
     review = review_get_for_user(user=user, review_id=review_id, role=Role.EDITOR)
     try:
         discrepancy = (
@@ -498,17 +500,19 @@ def discrepancy_resolve(
     consensus = RobAssessment.objects.select_for_update().select_related("study").get(pk=base.pk)
     consensus.version += 1
     editor = cast(User, user)
+    note = note.strip()
+    if len(note) > 2000:
+        raise ValidationError({"note": "Keep the note under 2,000 characters."})
+    resolved = f"Discrepancy resolved by {editor.username}" + (f", taking {take}'s judgement." if take else ".")
     if discrepancy.domain == OVERALL:
         consensus.overall, consensus.overall_by = judgement, editor
-        consensus.overall_override_reason = (
-            "" if judgement == consensus.overall_proposed else f"Discrepancy resolved by {editor.username}."
-        )
+        consensus.overall_override_reason = "" if judgement == consensus.overall_proposed else (note or resolved)
     else:
         row = RobJudgement.objects.filter(assessment=consensus, domain=discrepancy.domain).first() or RobJudgement(
             assessment=consensus, domain=discrepancy.domain
         )
         row.judgement, row.updated_by, row.changed_in = judgement, editor, consensus.version
-        row.support = f"Discrepancy resolved by {editor.username}" + (f", taking {take}'s judgement." if take else ".")
+        row.support = f"{note}\n({resolved})" if note else resolved
         row._history_user = user  # type: ignore[attr-defined]
         row.save()
         _refresh_overall(consensus)
@@ -518,6 +522,7 @@ def discrepancy_resolve(
     consensus.save()
     discrepancy.status = RobDiscrepancy.Status.RESOLVED
     discrepancy.resolution = judgement
+    discrepancy.note = note
     discrepancy.resolved_by = editor
     discrepancy.resolved_at = timezone.now()
     discrepancy._history_user = user  # type: ignore[attr-defined]

@@ -11,14 +11,16 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.exceptions import ServiceConflict
 from extraction.forms import _style as style
-from grading import grade
+from grading import grade, plots
+from grading import selectors as rob_selectors
 from grading import selectors_certainty as selectors
 from grading import services_certainty as services
 from grading.api_certainty import FORMATS, download
@@ -188,10 +190,54 @@ def certainty_rate(request: HttpRequest, review_id: int, comparison_id: int, out
             "may_edit": may_edit,
             "rows": _rows(view, form),
             "history": [_history_row(row) for row in history],
+            "rob_plot": _rob_plot(review, view),
             "may_read_analyses": True,
         },
         status=status,
     )
+
+
+def _weighted_by(by_participants: bool) -> str:
+    return "the studies' participants (not pooled)" if by_participants else plots.ANALYSIS_WEIGHTS
+
+
+def _rob_plot(review: Review, view: selectors.CertaintyView) -> dict[str, Any] | None:
+    """The summary bar plot of the consensus risk of bias of this outcome's studies, weighted as the proposal."""
+    rows, weights, by_participants = selectors.rob_plot(review=review, view=view)
+    if not rows:
+        return None
+    tool = rob_selectors.settings_for(review).tool
+    title = f"Risk of bias: {view.analysis.outcome.name}"
+    basis = _weighted_by(by_participants)
+    svg = plots.summary_bar_svg(rows, weights=weights, tool=tool, title=title, weighted_by=basis).decode("utf-8")
+    return {
+        "svg": mark_safe(svg[svg.index("<svg") :]),  # noqa: S308 - matplotlib's output, its text escaped
+        "description": plots.summary_bar_description(rows, weights=weights, tool=tool, weighted_by=basis),
+        "by_participants": by_participants,
+    }
+
+
+def certainty_rob_plot(request: HttpRequest, review_id: int, comparison_id: int, outcome_id: int) -> HttpResponse:
+    """The weighted summary bar plot as a download (`?format=svg|png`)."""
+    review = _readable(request, review_id)
+    view = selectors.certainty_get(review=review, comparison_id=comparison_id, outcome_id=outcome_id)
+    rows, weights, by_participants = selectors.rob_plot(review=review, view=view)
+    if not rows:
+        raise Http404("No consensus risk of bias to plot for these studies.")
+    wanted = request.GET.get("format", "svg")
+    if wanted not in ("svg", "png"):
+        raise Http404("Plots come as SVG or PNG.")
+    tool = rob_selectors.settings_for(review).tool
+    title = f"Risk of bias: {view.analysis.outcome.name}"
+    draw = plots.summary_bar_svg if wanted == "svg" else plots.summary_bar_png
+    response = HttpResponse(
+        draw(rows, weights=weights, tool=tool, title=title, weighted_by=_weighted_by(by_participants)),
+        content_type="image/svg+xml" if wanted == "svg" else "image/png",
+    )
+    name = f"risk-of-bias-weighted-review-{review.pk}-outcome-{view.analysis.outcome_id}.{wanted}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _add_errors(form: CertaintyForm, exc: ValidationError) -> None:

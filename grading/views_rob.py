@@ -145,21 +145,9 @@ def _spots(review: Review, user: User, setting: RobSettings) -> list[Spot]:
     return sorted(spots.values(), key=lambda s: (order.get(s.study.pk, 0), s.outcome.pk if s.outcome else 0))
 
 
-def plot_rows(tool: str, consensus: list[RobAssessment]) -> list[tuple[str, dict[str, str], str]]:
-    """The plots' rows from the consensus assessments: domains as the plots number them (RoB 1's by position;
-    RoB 2's domain S, of crossover trials only, has no column in robvis's layout and is left out)."""
-    rows = []
-    for a in consensus:
-        judged: dict[str, str] = {}
-        for j in a.judgements.all():
-            if tool == Tool.ROB1 and j.domain in ROB1_DOMAINS:
-                judged[f"D{ROB1_DOMAINS.index(j.domain) + 1}"] = j.judgement
-            elif tool != Tool.ROB1 and re.fullmatch(r"D\d", j.domain):
-                judged[j.domain] = j.judgement
-        if judged or a.overall:
-            label = a.study.label
-            rows.append((label, judged, a.overall))
-    return rows
+def _consensus_rows(review: Review, tool: str, outcome: Outcome | None) -> list[tuple[str, dict[str, str], str]]:
+    consensus = selectors.consensus_list(review=review, outcome_id=outcome.pk if outcome else None)
+    return selectors.plot_rows(tool, list(consensus))
 
 
 def _plot_title(review: Review, tool: str, outcome: Outcome | None) -> str:
@@ -184,7 +172,9 @@ def _plot_outcome(review: Review, raw: str | None) -> Outcome | None:
 
 
 def _plots(review: Review, tool: str, outcome: Outcome | None) -> list[Plot]:
-    rows = plot_rows(tool, list(selectors.consensus_list(review=review, outcome_id=outcome.pk if outcome else None)))
+    rows = selectors.plot_rows(
+        tool, list(selectors.consensus_list(review=review, outcome_id=outcome.pk if outcome else None))
+    )
     if not rows:
         return []
     title = _plot_title(review, tool, outcome)
@@ -328,7 +318,9 @@ def _download(request: HttpRequest, review_id: int, kind: str) -> HttpResponse:
         return HttpResponse("format must be svg or png.", status=400, content_type="text/plain; charset=utf-8")
     tool = services.settings_for(review).tool
     outcome = _plot_outcome(review, request.GET.get("outcome"))
-    rows = plot_rows(tool, list(selectors.consensus_list(review=review, outcome_id=outcome.pk if outcome else None)))
+    rows = selectors.plot_rows(
+        tool, list(selectors.consensus_list(review=review, outcome_id=outcome.pk if outcome else None))
+    )
     if not rows:
         raise Http404("No consensus judgements to plot yet.")
     title = _plot_title(review, tool, outcome)

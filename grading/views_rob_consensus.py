@@ -9,8 +9,6 @@ from typing import Any, cast
 from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,7 +17,7 @@ from django.views.decorators.http import require_POST
 from core.exceptions import ServiceConflict
 from extraction.models import Study
 from grading import selectors, services
-from grading.models import RobAssessment, RobDiscrepancy, RobJudgement, Tool
+from grading.models import RobAssessment, RobDiscrepancy
 from grading.views_rob import INVALID, domain_name, errors_text, judgement_label, spot_name
 from reviews.models import Membership, Review
 from reviews.selectors import review_get_for_user
@@ -100,7 +98,9 @@ def _item(d: RobDiscrepancy, tool: str, assessments: dict[tuple, RobAssessment],
     choices = [(v, judgement_label(v)) for v in services.judgements_for(tool)]
     item = Item(d, domain_name(tool, d.domain), sides, choices, **kw)
     agreed = assessments.get((d.study_id, d.outcome_id, ""))
-    if d.status == RobDiscrepancy.Status.RESOLVED and agreed is not None:
+    if d.status == RobDiscrepancy.Status.RESOLVED and d.note:
+        item.settled_note = d.note
+    elif d.status == RobDiscrepancy.Status.RESOLVED and agreed is not None:
         if d.domain == OVERALL:
             item.settled_note = agreed.overall_override_reason
         else:
@@ -158,55 +158,6 @@ def consensus_start(request: HttpRequest, review_id: int) -> HttpResponse:
     return redirect("rob:assess", review_id=review.pk, assessment_id=found.pk)
 
 
-def _keep_note(user: User | AnonymousUser, review: Review, d: RobDiscrepancy, take: str, note: str) -> str:
-    """Write the editor's note into the consensus: as the support of the domain's judgement, or as the reason of
-    an overall judgement other than the proposal. RoB 2's service saves a domain with its answers: the consensus
-    takes those of the assessor whose judgement was taken (or whose judgement the resolution matches), and the
-    note stands as the reason where the resolution departs from what those answers propose. Returns what could
-    not be kept, as text ("" when all was)."""
-    base = RobAssessment.objects.select_related("study").get(
-        services.at_outcome(d.outcome_id), study_id=d.study_id, assessor__isnull=True
-    )
-    if d.domain == OVERALL:
-        if base.overall == base.overall_proposed:
-            return (
-                "The note was not kept: the overall judgement is the one the domains propose, and a reason is kept "
-                "only for an overall judgement other than the proposal."
-            )
-        services.overall_save(
-            user=user, review_id=review.pk, assessment_id=base.pk, version=base.version, overall=base.overall,
-            reason=note,
-        )  # fmt: skip
-        return ""
-    row = RobJudgement.objects.get(assessment=base, domain=d.domain)
-    support = f"{note}\n({row.support})" if row.support else note
-    if base.tool != Tool.ROB2:
-        services.judgement_save(
-            user=user, review_id=review.pk, assessment_id=base.pk, version=base.version, domain=d.domain,
-            judgement=row.judgement, support=support,
-        )  # fmt: skip
-        return ""
-    theirs = {
-        j.assessment.assessor.get_username(): j
-        for j in RobJudgement.objects.filter(
-            Q(assessment__outcome__isnull=True) if d.outcome_id is None else Q(assessment__outcome_id=d.outcome_id),
-            assessment__study_id=d.study_id,
-            assessment__assessor__isnull=False,
-            domain=d.domain,
-        ).select_related("assessment__assessor")
-        if j.assessment.assessor is not None
-    }
-    source = theirs.get(take) or next((j for j in theirs.values() if j.judgement == row.judgement), None)
-    source = source or next(iter(theirs.values()), None)
-    if source is None or not source.answers:
-        return "No assessor's answers to keep the note with."
-    services.judgement_save(
-        user=user, review_id=review.pk, assessment_id=base.pk, version=base.version, domain=d.domain,
-        answers=source.answers, judgement=row.judgement, override_reason=note, support=support,
-    )  # fmt: skip
-    return ""
-
-
 @require_POST
 def resolve(request: HttpRequest, review_id: int, discrepancy_id: int) -> HttpResponse:
     """Take one assessor's judgement (`take`: their username) or another `judgement`, with an optional `note`."""
@@ -216,17 +167,19 @@ def resolve(request: HttpRequest, review_id: int, discrepancy_id: int) -> HttpRe
     take = request.POST.get("take", "")
     judgement = "" if take else request.POST.get("judgement", "")
     note = request.POST.get("note", "").strip()
-    error, lost = "", ""
+    error = ""
     if not take and not judgement:
         error = "Use one assessor's judgement, or choose another one."
     else:
         try:
-            with transaction.atomic():
-                found = services.discrepancy_resolve(
-                    user=request.user, review_id=review.pk, discrepancy_id=found.pk, take=take, judgement=judgement
-                )
-                if note:
-                    lost = _keep_note(request.user, review, found, take, note)
+            found = services.discrepancy_resolve(
+                user=request.user,
+                review_id=review.pk,
+                discrepancy_id=found.pk,
+                take=take,
+                judgement=judgement,
+                note=note,
+            )
         except ValidationError as exc:
             error = errors_text(exc)
         except ServiceConflict as exc:
@@ -237,9 +190,9 @@ def resolve(request: HttpRequest, review_id: int, discrepancy_id: int) -> HttpRe
         if error:
             messages.error(request, f"{label}: {error}")
         else:
-            messages.success(request, f"{label}: settled as {judgement_label(found.resolution)}. {lost}".strip())
+            messages.success(request, f"{label}: settled as {judgement_label(found.resolution)}.")
         return redirect(reverse("rob:consensus", args=[review.pk]) + f"#rd-{found.pk}")
     assessments = _assessments(review, request.user, {found.study_id})
     item = _item(found, tool, assessments, error=error, note=note if error else "", picked=judgement if error else "")
-    context = {"review": review, "item": item, "lost": lost, "oob_count": True} | _table(request, review, tool)
+    context = {"review": review, "item": item, "oob_count": True} | _table(request, review, tool)
     return render(request, "grading/_rob_discrepancy.html", context, status=INVALID if error else 200)

@@ -552,12 +552,16 @@ def test_resolving_settles_the_consensus_and_errors_name_the_field(cast, seed, d
     assert not_theirs.status_code == 400 and "carol, erin" in not_theirs.json()["errors"]["take"][0]
     wrong = bob.post(d3, {"judgement": "moderate"})
     assert wrong.status_code == 400 and "judgement" in wrong.json()["errors"]
-    assert bob.post(d3, {"take": "carol"}).json()["resolution"] == "low"
-    assert bob.post(overall, {"judgement": "some_concerns"}).json()["status"] == "resolved"
+    settled = bob.post(d3, {"take": "carol", "note": "Attrition balanced across arms."}).json()
+    assert (settled["resolution"], settled["note"]) == ("low", "Attrition balanced across arms.")
+    settled = bob.post(overall, {"judgement": "some_concerns", "note": "Follows the domains."}).json()
+    assert (settled["status"], settled["note"]) == ("resolved", "Follows the domains.")  # kept, though no override
     agreed = bob.get(one(cast.review, consensus_of(seed.hardy))).json()
     assert (agreed["overall"], agreed["overall_proposed"], agreed["status"]) == ("some_concerns",) * 2 + ("complete",)
     row = next(j for j in agreed["judgements"] if j["domain"] == "D3")
     assert (row["judgement"], row["updated_by"]) == ("low", "bob")
+    assert row["support"] == "Attrition balanced across arms.\n(Discrepancy resolved by bob, taking carol's judgement.)"
+    assert agreed["overall_override_reason"] == ""  # the proposal needs no reason
     assert bob.get(url(cast.review, "discrepancies/"), {"status": "resolved"}).json()["count"] == 2
 
 

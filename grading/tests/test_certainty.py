@@ -269,7 +269,7 @@ def test_blinded_reviewers_cannot_read_and_unblinded_ones_get_no_blinded_risk_of
     assert web("dave").get(url).status_code == 404
     from extraction.models import ExtractionSettings
 
-    ExtractionSettings.objects.filter(review=seed.review).update(blinded=False)
+    ExtractionSettings.objects.update_or_create(review=seed.review, defaults={"blinded": False})
     data = web("carol").get(url).json()
     pain_entry = next(e for e in data if e["outcome"] == seed.pain.pk)
     rob = next(d for d in pain_entry["domains"] if d["domain"] == "risk_of_bias")
@@ -391,3 +391,23 @@ def test_certainty_list_and_sof_read_in_a_constant_number_of_queries(cast, ketam
     more, after = count()
     assert (analyses, more) == (2, 5)
     assert after == before
+
+
+def test_rate_page_draws_the_risk_of_bias_of_its_studies_weighted_as_the_proposal(cast, ketamine, web):
+    seed = ketamine
+    url = reverse("certainty:rate", args=[seed.review.pk, seed.comparison.pk, seed.pain.pk])
+    page = web("bob").get(url).content.decode()
+    assert "weighted as in this outcome" in page and "(by participants: not pooled)" in page
+    assert "<svg" in page and "Overall: unclear 100%" in page and "weighted by the studies&#x27; participants" in page
+    plot = reverse("certainty:rob_plot", args=[seed.review.pk, seed.comparison.pk, seed.pain.pk])
+    svg = web("bob").get(plot, {"format": "svg"})
+    assert svg.status_code == 200 and svg["Content-Type"] == "image/svg+xml" and b"<svg" in svg.content
+    png = web("bob").get(plot, {"format": "png"})
+    assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert web("bob").get(plot, {"format": "gif"}).status_code == 404
+    from extraction.models import ExtractionSettings
+
+    ExtractionSettings.objects.update_or_create(review=seed.review, defaults={"blinded": False})
+    page = web("carol").get(url)  # carol reads the summaries now, but risk of bias is still blinded
+    assert page.status_code == 200 and "weighted as in this outcome" not in page.content.decode()
+    assert web("carol").get(plot).status_code == 404
