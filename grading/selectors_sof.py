@@ -56,9 +56,8 @@ def _ci(low: float | None, high: float | None) -> str:
     return f" ({_n(low)} to {_n(high)})"
 
 
-def _difference(value: float, unit: str = "") -> str:
-    word = "lower" if value < 0 else "higher"
-    return f"{abs(value):.2f} {word}" + (f" {unit}" if unit else "")
+def _difference(value: float) -> str:
+    return f"{abs(value):.2f} {'lower' if value < 0 else 'higher'}"
 
 
 def _per_study_text(view: CertaintyView) -> str:
@@ -136,7 +135,7 @@ def _effects(view: CertaintyView) -> tuple[str, str, str, str, str]:
         return (risk_control, effects["text"], effects["difference_text"], "", "")
     if _is_ratio(view):
         return risk_control, "", "", f"{name} {_n(estimate)}{_ci(low, high)}", ""
-    text = f"{name} {_difference(estimate, unit if measure == 'MD' else '')}"
+    text = f"{name} {_difference(estimate)}"  # the unit is in the outcome's detail
     text += f" ({_difference(low)} to {_difference(high)})"
     if measure == "SMD":
         text += " (SMD: in standard deviations)"

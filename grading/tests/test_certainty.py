@@ -411,3 +411,23 @@ def test_rate_page_draws_the_risk_of_bias_of_its_studies_weighted_as_the_proposa
     page = web("carol").get(url)  # carol reads the summaries now, but risk of bias is still blinded
     assert page.status_code == 200 and "weighted as in this outcome" not in page.content.decode()
     assert web("carol").get(plot).status_code == 404
+
+
+def test_pooled_mean_difference_reads_as_lower_or_higher_in_the_unit(cast, ketamine):
+    seed = ketamine
+    analysis = Analysis.objects.get(outcome=seed.pain)
+    synthesis_services.analysis_update(
+        user=cast.bob, review_id=seed.review.pk, analysis_id=analysis.pk, version=analysis.version, pooled=True,
+        effect_measure="MD", model="fixed", method="IV",
+    )  # fmt: skip
+    synthesis_services.recompute_review(review_id=seed.review.pk)
+    analysis.refresh_from_db()
+    est, low, high = (analysis.result[k] for k in ("estimate", "ci_low", "ci_high"))
+    assert est < 0 < high  # lower on average, CI up to higher
+
+    row = {r.outcome: r for r in sof_tables(review=review_of(cast, seed))[0].rows}["Pain intensity"]
+    assert row.risk_intervention == (f"MD {abs(est):.2f} lower ({abs(low):.2f} lower to {high:.2f} higher)")
+    assert row.relative_effect == "" and row.comments == ""
+    view = view_of(cast, seed, seed.pain)
+    assert "Not pooled" not in view.result_note
+    assert view.proposals["imprecision"].change == -2  # crosses no effect, and 179 < 786 participants
