@@ -25,6 +25,7 @@ from grading import selectors_certainty as selectors
 from grading import services_certainty as services
 from grading.api_certainty import FORMATS, download
 from grading.models import CERTAINTY_DOMAINS, CERTAINTY_DOWNGRADES, CertaintyRating
+from grading.plot_cache import rendered
 from grading.selectors_sof import sof_tables
 from grading.sof_html import table_context
 from reviews.forms import add_service_errors
@@ -209,7 +210,8 @@ def _rob_plot(review: Review, view: selectors.CertaintyView) -> dict[str, Any] |
     tool = rob_selectors.settings_for(review).tool
     title = f"Risk of bias: {view.analysis.outcome.name}"
     basis = _weighted_by(by_participants)
-    svg = plots.summary_bar_svg(rows, weights=weights, tool=tool, title=title, weighted_by=basis).decode("utf-8")
+    drawn = rendered(plots.summary_bar_svg, rows=rows, weights=weights, tool=tool, title=title, weighted_by=basis)
+    svg = drawn.decode("utf-8")
     return {
         "svg": mark_safe(svg[svg.index("<svg") :]),  # noqa: S308 - matplotlib's output, its text escaped
         "description": plots.summary_bar_description(rows, weights=weights, tool=tool, weighted_by=basis),
@@ -231,7 +233,7 @@ def certainty_rob_plot(request: HttpRequest, review_id: int, comparison_id: int,
     title = f"Risk of bias: {view.analysis.outcome.name}"
     draw = plots.summary_bar_svg if wanted == "svg" else plots.summary_bar_png
     response = HttpResponse(
-        draw(rows, weights=weights, tool=tool, title=title, weighted_by=_weighted_by(by_participants)),
+        rendered(draw, rows=rows, weights=weights, tool=tool, title=title, weighted_by=_weighted_by(by_participants)),
         content_type="image/svg+xml" if wanted == "svg" else "image/png",
     )
     name = f"risk-of-bias-weighted-review-{review.pk}-outcome-{view.analysis.outcome_id}.{wanted}"

@@ -22,6 +22,7 @@ from extraction.models import Outcome, Study
 from grading import plots, selectors, services
 from grading.forms_rob import RobSettingsForm
 from grading.models import ROB1_DOMAINS, RobAssessment, RobSettings, Tool
+from grading.plot_cache import rendered
 from reviews.forms import add_service_errors
 from reviews.models import Membership, Review, role_at_least
 from reviews.selectors import membership_list, review_get_for_user
@@ -182,13 +183,13 @@ def _plots(review: Review, tool: str, outcome: Outcome | None) -> list[Plot]:
         Plot(
             "traffic_light",
             "Traffic-light plot",
-            _inline(plots.traffic_light_svg(rows, tool=tool, title=title)),
+            _inline(rendered(plots.traffic_light_svg, rows=rows, tool=tool, title=title)),
             plots.traffic_light_description(rows, tool=tool),
         ),
         Plot(
             "summary_bar",
             "Summary plot",
-            _inline(plots.summary_bar_svg(rows, tool=tool, title=title)),
+            _inline(rendered(plots.summary_bar_svg, rows=rows, tool=tool, title=title)),
             plots.summary_bar_description(rows, weights=None, tool=tool),
         ),
     ]
@@ -325,9 +326,13 @@ def _download(request: HttpRequest, review_id: int, kind: str) -> HttpResponse:
         raise Http404("No consensus judgements to plot yet.")
     title = _plot_title(review, tool, outcome)
     if kind == "traffic_light":
-        body = (plots.traffic_light_svg if fmt == "svg" else plots.traffic_light_png)(rows, tool=tool, title=title)
+        body = rendered(
+            plots.traffic_light_svg if fmt == "svg" else plots.traffic_light_png, rows=rows, tool=tool, title=title
+        )
     else:
-        body = (plots.summary_bar_svg if fmt == "svg" else plots.summary_bar_png)(rows, tool=tool, title=title)
+        body = rendered(
+            plots.summary_bar_svg if fmt == "svg" else plots.summary_bar_png, rows=rows, tool=tool, title=title
+        )
     name = "-".join(
         part
         for part in (slugify(review.title)[:40].strip("-"), "risk-of-bias", kind.replace("_", "-"),

@@ -161,3 +161,24 @@ def test_identical_input_gives_identical_bytes() -> None:
         ROWS, weights=None, tool="rob2", title="t"
     )
     assert traffic_light_png(ROWS, tool="rob2", title="t") == traffic_light_png(ROWS, tool="rob2", title="t")
+
+
+def test_a_plot_drawn_again_with_the_same_inputs_comes_from_the_cache():
+    from django.core.cache import cache
+
+    from grading import plots as module
+    from grading.plot_cache import rendered
+
+    cache.clear()
+    calls: list[int] = []
+
+    def counting(**inputs):
+        calls.append(1)
+        return module.summary_bar_svg(**inputs)
+
+    rows = [("A 2001", {"D1": "low", "D2": "high", "D3": "low", "D4": "low", "D5": "low"}, "high")]
+    first = rendered(counting, rows=rows, tool="rob2", title="T")
+    assert rendered(counting, rows=rows, tool="rob2", title="T") == first and len(calls) == 1
+    rows[0][1]["D2"] = "low"  # another judgement: another plot
+    assert rendered(counting, rows=rows, tool="rob2", title="T") != first and len(calls) == 2
+    assert rendered(counting, rows=rows, tool="rob2", title="Other title") and len(calls) == 3
