@@ -30,7 +30,6 @@ from grading.sof_html import to_html
 from reviews.api import ERRORS
 from reviews.models import Membership, Review
 from reviews.selectors import review_get_for_user
-from synthesis.api import BLINDED
 
 Role = Membership.Role
 TAGS = ["certainty"]
@@ -42,7 +41,7 @@ VERSION_HELP = "The version you read (0 for an outcome not rated yet): if someon
 def _readable(request: Request, review_pk: int) -> Review:
     review = review_get_for_user(user=request.user, review_id=review_pk)
     if not selectors.may_read(review):
-        raise PermissionDenied(BLINDED)
+        raise PermissionDenied(selectors.BLINDED)
     return review
 
 

@@ -311,6 +311,7 @@ def _canvas(width: float, height: float) -> tuple[Figure, Axes]:
 def _text(ax: Axes, x: float, y: float, text: str, **kwargs: Any) -> None:
     kwargs.setdefault("fontsize", _SIZE)
     kwargs.setdefault("va", "center")
+    kwargs.setdefault("parse_math", False)  # a "$" in a study label or outcome name is text, not mathtext
     ax.text(x, y, text, family=_FONT, **kwargs)
 
 

@@ -53,6 +53,8 @@ def rob_for_analysis(*, review: Review, study_ids: Iterable[int], outcome_id: in
     """{study label: overall judgement of its consensus} for the studies given, for GRADE's risk-of-bias proposal.
     With `outcome_id`, that outcome's consensus is preferred over the study-level one. Studies without a
     consensus overall judgement are left out."""
+    if not sees_all(review):
+        return {}  # the consensus is not the member's to read while assessment is blinded
     rows = (
         RobAssessment.objects.filter(review=review, study_id__in=list(study_ids), assessor__isnull=True)
         .exclude(overall="")

@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from extraction.models import Study
+from extraction.models import Comparison, Study
 from grading import grade
 from grading import selectors as rob_selectors
 from grading.models import CERTAINTY_DOMAINS, CERTAINTY_DOWNGRADES, CertaintyRating, RobAssessment
@@ -30,8 +30,16 @@ MINUS = "\u2212"
 NOT_RANDOMISED = {Study.Design.NON_RANDOMISED, Study.Design.OTHER}
 
 
+BLINDED = (
+    "Certainty and the Summary of Findings draw on the consensus data and risk of bias: while extraction or "
+    "risk-of-bias assessment is blinded, they are for editors and owners."
+)
+
+
 def may_read(review: Review) -> bool:
-    return synthesis_selectors.may_read(review)
+    """Editors and owners; reviewers once neither extraction nor risk of bias is blinded (the ratings, their
+    explanations and footnotes speak of the consensus risk of bias)."""
+    return synthesis_selectors.may_read(review) and rob_selectors.sees_all(review)
 
 
 @dataclass
@@ -257,9 +265,10 @@ def _analyses(review: Review, comparison_id: int | str | None = None) -> QuerySe
     found = Analysis.objects.filter(review=review).select_related("comparison", "outcome")
     if comparison_id not in (None, ""):
         try:
-            found = found.filter(comparison_id=int(comparison_id))  # type: ignore[arg-type]
-        except (TypeError, ValueError) as exc:
-            raise Http404("No such comparison.") from exc
+            comparison = Comparison.objects.get(review=review, pk=int(comparison_id))  # type: ignore[arg-type]
+        except (Comparison.DoesNotExist, TypeError, ValueError) as exc:
+            raise Http404("No such comparison in this review.") from exc
+        found = found.filter(comparison=comparison)
     return found.order_by("comparison__position", "comparison_id", "outcome__position", "outcome_id")
 
 

@@ -263,6 +263,9 @@ def judgement_save(
         judgement = judgement or proposed
     if not judgement or judgement not in allowed:
         raise ValidationError({"judgement": f"Choose one of {', '.join(allowed)}."})
+    _check_texts(override_reason=override_reason, support=support)
+    if assessment.tool != Tool.ROB2:
+        answers = _plain_answers(assessment.tool, answers)
     reason = override_reason.strip()
     if proposed and judgement != proposed and not reason:
         raise ValidationError(
@@ -285,6 +288,32 @@ def judgement_save(
     return row
 
 
+MAX_TEXT = 5000
+MAX_ANSWERS = 40  # more signalling questions than any domain of the tools has
+
+
+def _check_texts(**texts: str) -> None:
+    long = {name: f"Keep this under {MAX_TEXT:,} characters." for name, text in texts.items() if len(text) > MAX_TEXT}
+    if long:
+        raise ValidationError(long)
+
+
+def _plain_answers(tool: str, answers: Mapping[str, str] | None) -> dict[str, str]:
+    """RoB 1 has no signalling questions; ROBINS-I's answers are kept as given (no published domain algorithm reads
+    them), so they are checked for shape only: short question ids, the tool's answer options, a bounded number."""
+    if not answers:
+        return {}
+    if tool == Tool.ROB1:
+        raise ValidationError({"answers": "RoB 1 has no signalling questions: give the judgement and its support."})
+    if len(answers) > MAX_ANSWERS:
+        raise ValidationError({"answers": f"At most {MAX_ANSWERS} answers per domain."})
+    bad = [str(q)[:20] for q, a in answers.items() if len(str(q)) > 10 or a not in rob.ANSWERS]
+    if bad:
+        options = ", ".join(rob.ANSWERS)
+        raise ValidationError({"answers": f"Answer with one of {options} to a question id such as 1.1: {bad[:5]}."})
+    return dict(answers)
+
+
 @transaction.atomic
 def overall_save(
     *, user: AnyUser, review_id: int, assessment_id: int | str, version: int | None, overall: str, reason: str = ""
@@ -296,6 +325,7 @@ def overall_save(
     allowed = judgements_for(assessment.tool)
     if overall not in allowed:
         raise ValidationError({"overall": f"Choose one of {', '.join(allowed)}."})
+    _check_texts(overall_override_reason=reason)
     if overall != assessment.overall_proposed and not reason.strip():
         raise ValidationError(
             {"overall_override_reason": f"The domains propose {assessment.overall_proposed or 'nothing yet'}; "
@@ -414,6 +444,7 @@ def compare(*, study_id: int, outcome_id: int | None) -> dict[str, int]:
             elif current.values != by_name:
                 current.values, current.status = by_name, RobDiscrepancy.Status.OPEN
                 current.resolution, current.resolved_by, current.resolved_at = "", None, None
+                current.note = ""
                 current.save()
         RobDiscrepancy.objects.filter(
             pk__in=[d.pk for domain, d in before.items() if domain in agreed], status=RobDiscrepancy.Status.OPEN

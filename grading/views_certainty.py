@@ -31,7 +31,6 @@ from grading.sof_html import table_context
 from reviews.forms import add_service_errors
 from reviews.models import Membership, Review, role_at_least
 from reviews.selectors import review_get_for_user
-from synthesis.api import BLINDED
 
 Role = Membership.Role
 MINUS = "\u2212"
@@ -40,7 +39,7 @@ MINUS = "\u2212"
 def _readable(request: HttpRequest, review_id: int) -> Review:
     review = review_get_for_user(user=request.user, review_id=review_id)
     if not selectors.may_read(review):
-        raise PermissionDenied(BLINDED)
+        raise PermissionDenied(selectors.BLINDED)
     return review
 
 
@@ -133,6 +132,7 @@ def certainty_list(request: HttpRequest, review_id: int) -> HttpResponse:
             "groups": list(groups.values()),
             "may_edit": role_at_least(review.my_role, Role.EDITOR),
             "may_read_analyses": True,
+            "may_read_certainty": True,
         },
     )
 
@@ -193,6 +193,7 @@ def certainty_rate(request: HttpRequest, review_id: int, comparison_id: int, out
             "history": [_history_row(row) for row in history],
             "rob_plot": _rob_plot(review, view),
             "may_read_analyses": True,
+            "may_read_certainty": True,
         },
         status=status,
     )
@@ -306,5 +307,11 @@ def sof(request: HttpRequest, review_id: int) -> HttpResponse:
             messages.error(request, "Download the Summary of Findings as CSV, HTML or DOCX.")
             return redirect(reverse("certainty:sof", args=[review.pk]))
         return download(review, tables, wanted)
-    context = {"review": review, "tables": tables, "may_read_analyses": True, **table_context()}
+    context = {
+        "review": review,
+        "tables": tables,
+        "may_read_analyses": True,
+        "may_read_certainty": True,
+        **table_context(),
+    }
     return render(request, "grading/sof.html", context)

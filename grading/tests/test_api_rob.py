@@ -683,3 +683,44 @@ def test_the_schema_documents_the_risk_of_bias_endpoints(cast, web, tmp_path):
     assert "questions" in components["RobDomain"]["properties"]
     # the whole schema validates without a warning (drf-spectacular's own check, as `make lint` runs it)
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+
+
+def test_answers_and_texts_are_checked_for_shape_and_size(cast, seed, api):
+    services.settings_update(user=cast.alice, review_id=cast.review.pk, version=None, tool="rob1")
+    carol = api("carol")
+    body = carol.post(url(cast.review), {"study": seed.hardy.pk}).json()
+    where = domain_url(cast.review, body["id"], "random_sequence")
+    junk = carol.put(where, {"version": 1, "judgement": "low", "answers": {"1.1": "Y"}})
+    assert junk.status_code == 400 and "no signalling questions" in junk.json()["errors"]["answers"][0]
+    long = carol.put(where, {"version": 1, "judgement": "low", "support": "x" * 5001})
+    assert long.status_code == 400 and "support" in long.json()["errors"]
+    RobAssessment.objects.all().delete()
+    services.settings_update(user=cast.alice, review_id=cast.review.pk, version=None, tool="robins")
+    body = carol.post(url(cast.review), {"study": seed.hardy.pk}).json()
+    where = domain_url(cast.review, body["id"], "D1")
+    many = {f"{i}.{j}": "Y" for i in range(9) for j in range(9)}
+    assert carol.put(where, {"version": 1, "answers": many, "judgement": "low"}).status_code == 400
+    odd = carol.put(where, {"version": 1, "answers": {"a-very-long-question-id": "Y"}, "judgement": "low"})
+    assert odd.status_code == 400 and "question id" in odd.json()["errors"]["answers"][0]
+    assert RobJudgement.objects.count() == 0
+
+
+def test_a_reopened_discrepancy_drops_the_old_resolution_note(cast, seed, disputed, api):
+    bob = api("bob")
+    d3 = url(cast.review, f"discrepancies/{disputed['D3'].pk}/resolve/")
+    assert bob.post(d3, {"take": "carol", "note": "Balanced attrition."}).json()["note"] == "Balanced attrition."
+    erins = RobAssessment.objects.get(study=seed.hardy, assessor=cast.erin)
+    services.assessment_set_status(
+        user=cast.erin, review_id=cast.review.pk, assessment_id=erins.pk, version=erins.version, status="in_progress"
+    )
+    erins.refresh_from_db()
+    services.judgement_save(user=cast.erin, review_id=cast.review.pk, assessment_id=erins.pk, version=erins.version,
+                            domain="D3", answers=HIGH_D3, judgement="some_concerns",
+                            override_reason="Missingness unlikely to depend on pain.")  # fmt: skip
+    erins.refresh_from_db()
+    services.assessment_set_status(
+        user=cast.erin, review_id=cast.review.pk, assessment_id=erins.pk, version=erins.version, status="complete"
+    )
+    services.compare(study_id=seed.hardy.pk, outcome_id=None)
+    found = RobDiscrepancy.objects.get(pk=disputed["D3"].pk)
+    assert (found.status, found.note, found.resolution) == ("open", "", "")

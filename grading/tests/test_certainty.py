@@ -262,24 +262,43 @@ def test_two_first_saves_at_once_give_one_success_and_one_conflict(cast, ketamin
 # --- reading ------------------------------------------------------------------------------------------------------
 
 
-def test_blinded_reviewers_cannot_read_and_unblinded_ones_get_no_blinded_risk_of_bias(cast, ketamine, web):
-    seed = ketamine
-    url = reverse("api-certainty-list", args=[seed.review.pk])
-    assert web("carol").get(url).status_code == 403  # extraction blinded: summaries are not theirs to read
-    assert web("dave").get(url).status_code == 404
+def test_reviewers_read_certainty_only_once_neither_extraction_nor_risk_of_bias_is_blinded(cast, ketamine, web):
+    """The ratings' explanations and footnotes speak of the consensus risk of bias ("Use the proposal" copies its
+    reasons): a reviewer reads none of it while risk of bias is blinded, even once extraction is not."""
     from extraction.models import ExtractionSettings
+    from grading.models import RobSettings
 
+    seed = ketamine
+    accept_proposals(cast, seed, view_of(cast, seed, seed.pain))  # explanations quote the consensus
+    spot = [seed.review.pk, seed.comparison.pk, seed.pain.pk]
+    where = [
+        reverse("api-certainty-list", args=[seed.review.pk]),
+        reverse("api-certainty-detail", args=spot),
+        reverse("api-certainty-history", args=spot),
+        reverse("api-summary-of-findings", args=[seed.review.pk]),
+        reverse("api-summary-of-findings", args=[seed.review.pk]) + "?format=csv",
+        reverse("certainty:list", args=[seed.review.pk]),
+        reverse("certainty:rate", args=spot),
+        reverse("certainty:sof", args=[seed.review.pk]),
+        reverse("certainty:sof", args=[seed.review.pk]) + "?format=html",
+    ]
+    assert all(web("dave").get(url).status_code == 404 for url in where)
+    assert all(web("carol").get(url).status_code == 403 for url in where)  # both blinded
     ExtractionSettings.objects.update_or_create(review=seed.review, defaults={"blinded": False})
-    data = web("carol").get(url).json()
-    pain_entry = next(e for e in data if e["outcome"] == seed.pain.pk)
-    rob = next(d for d in pain_entry["domains"] if d["domain"] == "risk_of_bias")
-    assert rob["proposal"]["change"] is None and "blinded" in rob["proposal"]["reasons"][0]
-    assert "unclear" not in str(rob)
-    editor = web("bob").get(url).json()
+    for url in where:  # risk of bias still blinded
+        response = web("carol").get(url)
+        assert response.status_code == 403 and b"Hardy 2012: unclear" not in response.content, url
+    nav = web("carol").get(reverse("extraction:studies", args=[seed.review.pk])).content.decode()
+    assert "Summary of findings" not in nav
+    RobSettings.objects.filter(review=seed.review).update(blinded=False)
+    assert all(web("carol").get(url).status_code == 200 for url in where)
+    nav = web("carol").get(reverse("extraction:studies", args=[seed.review.pk])).content.decode()
+    assert "Summary of findings" in nav
+    data = web("carol").get(where[0]).json()
     rob = next(
-        d for d in next(e for e in editor if e["outcome"] == seed.pain.pk)["domains"] if d["domain"] == "risk_of_bias"
+        d for d in next(e for e in data if e["outcome"] == seed.pain.pk)["domains"] if d["domain"] == "risk_of_bias"
     )
-    assert rob["proposal"]["change"] == -1
+    assert rob["proposal"]["change"] == -1 and "Hardy 2012: unclear" in rob["explanation"]
 
 
 def test_api_rate_sign_off_history_and_conflict(cast, ketamine, web):
@@ -408,9 +427,12 @@ def test_rate_page_draws_the_risk_of_bias_of_its_studies_weighted_as_the_proposa
     from extraction.models import ExtractionSettings
 
     ExtractionSettings.objects.update_or_create(review=seed.review, defaults={"blinded": False})
-    page = web("carol").get(url)  # carol reads the summaries now, but risk of bias is still blinded
-    assert page.status_code == 200 and "weighted as in this outcome" not in page.content.decode()
-    assert web("carol").get(plot).status_code == 404
+    assert web("carol").get(plot).status_code == 403  # risk of bias still blinded
+    from grading.models import RobSettings
+
+    RobSettings.objects.filter(review=seed.review).update(blinded=False)
+    assert "weighted as in this outcome" in web("carol").get(url).content.decode()
+    assert web("carol").get(plot).status_code == 200
 
 
 def test_pooled_mean_difference_reads_as_lower_or_higher_in_the_unit(cast, ketamine):
@@ -431,3 +453,16 @@ def test_pooled_mean_difference_reads_as_lower_or_higher_in_the_unit(cast, ketam
     view = view_of(cast, seed, seed.pain)
     assert "Not pooled" not in view.result_note
     assert view.proposals["imprecision"].change == -2  # crosses no effect, and 179 < 786 participants
+
+
+def test_another_reviews_comparison_is_not_found(cast, ketamine, web):
+    from extraction.services import studies as S
+
+    theirs = S.comparison_create(user=cast.dave, review_id=cast.other_review.pk, name="Theirs", intervention="A",
+                                 control="B")  # fmt: skip
+    for name in ("api-certainty-list", "api-summary-of-findings"):
+        response = web("bob").get(reverse(name, args=[ketamine.review.pk]), {"comparison": theirs.pk})
+        assert response.status_code == 404, name
+    assert (
+        web("bob").get(reverse("api-certainty-list", args=[ketamine.review.pk]), {"comparison": "x"}).status_code == 404
+    )

@@ -182,3 +182,13 @@ def test_a_plot_drawn_again_with_the_same_inputs_comes_from_the_cache():
     rows[0][1]["D2"] = "low"  # another judgement: another plot
     assert rendered(counting, rows=rows, tool="rob2", title="T") != first and len(calls) == 2
     assert rendered(counting, rows=rows, tool="rob2", title="Other title") and len(calls) == 3
+
+
+def test_a_dollar_sign_in_a_label_or_title_is_text_not_mathtext():
+    rows = [("Smith $\\frac$ 2019", {"D1": "low", "D2": "low", "D3": "low", "D4": "low", "D5": "high"}, "high")]
+    for svg in (
+        traffic_light_svg(rows, tool="rob2", title="Cost $5 vs $10"),
+        summary_bar_svg(rows, tool="rob2", title="Pain $x^{2$ score"),
+    ):
+        text = _all_text(_root(svg))
+        assert "$" in text
