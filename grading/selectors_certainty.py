@@ -133,34 +133,66 @@ def _studies_of(context: _Context, result: dict[str, Any]) -> dict[str, Study]:
     return {label: context.studies[label] for label in labels if label in context.studies}
 
 
+def analysed_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows with data: all but those left out for incomplete data. Studies with no events in either group
+    count: they were analysed (and left out of the ratio's pooling), as RevMan and GRADEpro count them."""
+    rows = result.get("per_study") or []
+    return [row for row in rows if not str(row.get("excluded") or "").startswith("incomplete data")]
+
+
 def weights_and_participants(
     result: dict[str, Any], designs: dict[str, str]
-) -> tuple[dict[str, float | None], dict[str, int]]:
+) -> tuple[dict[str, float | None], dict[str, int | None]]:
     """Per study (not per row: a multi-arm study has a row per comparison of its arms) the analysis weight and
     the participants analysed: in a crossover trial every participant is in both groups (the largest group
-    counts), and rows sharing a control group count it once."""
+    counts), and rows sharing a control group count it once. None where a study reports no group sizes (generic
+    inverse variance data need none)."""
     weights: dict[str, float | None] = {}
     groups: dict[str, int] = {}
     largest: dict[str, int] = {}
     controls: dict[str, int] = {}
-    for row in result.get("per_study") or []:
-        if row.get("excluded"):
-            continue
+    reported: set[str] = set()
+    for row in analysed_rows(result):
         label = str(row.get("label"))
         weight = row.get("weight")
         if weight is None:
             weights.setdefault(label, None)
         else:
             weights[label] = (weights.get(label) or 0.0) + float(weight)
+        if row.get("total_1") is not None or row.get("total_2") is not None:
+            reported.add(label)
         first, second = int(row.get("total_1") or 0), int(row.get("total_2") or 0)
         groups[label] = groups.get(label, 0) + first
         controls[label] = max(controls.get(label, 0), second)
         largest[label] = max(largest.get(label, 0), first, second)
-    participants = {
-        label: largest[label] if designs.get(label) == Study.Design.CROSSOVER else groups[label] + controls[label]
+    participants: dict[str, int | None] = {
+        label: (largest[label] if designs.get(label) == Study.Design.CROSSOVER else groups[label] + controls[label])
+        if label in reported
+        else None
         for label in groups
     }
     return weights, participants
+
+
+def control_risk_of(result: dict[str, Any]) -> float | None:
+    """The study population's risk with the comparison (GRADE Handbook 5.2): events over participants in the
+    control groups, each study's control group once (the analysis's totals count a control group shared by
+    several arms once per arm)."""
+    events: dict[str, int] = {}
+    totals: dict[str, int] = {}
+    for row in analysed_rows(result):
+        label, e, n = str(row.get("label")), row.get("events_2"), row.get("total_2")
+        if e is None or n is None:
+            continue
+        if int(n) > totals.get(label, -1):
+            events[label], totals[label] = int(e), int(n)
+    total = sum(totals.values())
+    return sum(events.values()) / total if total > 0 else None
+
+
+def total_participants(participants: dict[str, int | None]) -> int | None:
+    known = [n for n in participants.values() if n is not None]
+    return sum(known) if known else None
 
 
 def _start_proposal(studies: dict[str, Study], tool: str) -> Suggestion:
@@ -219,8 +251,9 @@ def proposals_for(
                 "risk_of_bias", None, [f"No proposal until the consensus risk of bias of {', '.join(missing)} is set."]
             )
         else:
+            sizes = {label: n or 0 for label, n in participants.items()}
             proposals["risk_of_bias"] = _proposal(
-                "risk_of_bias", lambda: grade.propose_risk_of_bias(weights, judged, participants=participants)
+                "risk_of_bias", lambda: grade.propose_risk_of_bias(weights, judged, participants=sizes)
             )
             named = "; ".join(f"{label}: {judged[label].replace('_', ' ')}" for label in sorted(weights))
             proposals["risk_of_bias"].reasons.insert(0, f"Consensus risk of bias: {named}.")
@@ -229,10 +262,12 @@ def proposals_for(
         "indirectness", None, ["Judged by the team: compare the studies' populations, interventions and outcomes."]
     )
     threshold = rating.imprecision_threshold if rating else None
-    control = rating.assumed_risk if rating else None
+    control = rating.assumed_risk if rating and rating.assumed_risk is not None else control_risk_of(result)
+    if result.get("measure") not in ("RR", "OR", "RD"):
+        control = None
     # The participants as counted here (crossover participants and shared control groups once), not the
     # analysis's sum of group sizes, so the information size and the Summary of Findings agree.
-    counted = {**result, "participants": sum(participants.values())}
+    counted = {**result, "participants": total_participants(participants)}
     proposals["imprecision"] = _proposal(
         "imprecision", lambda: grade.propose_imprecision(counted, threshold=threshold, control_risk=control)
     )
@@ -320,7 +355,8 @@ def rob_plot(*, review: Review, view: CertaintyView) -> tuple[list[rob_selectors
     weights, participants = weights_and_participants(result, designs)
     by_participants = all(weight is None for weight in weights.values())
     use = {
-        label: float(participants.get(label, 0) if by_participants else weights.get(label) or 0.0) for label in weights
+        label: float((participants.get(label) or 0) if by_participants else (weights.get(label) or 0.0))
+        for label in weights
     }
     rows = rob_selectors.plot_rows(tool, list(chosen.values()))
     return rows, {label: use[label] for label, _, _ in rows if label in use}, by_participants

@@ -16,7 +16,15 @@ from typing import Any
 from core.figures import bound, number
 from extraction.models import Study
 from grading import grade
-from grading.selectors_certainty import NOT_RANDOMISED, CertaintyView, certainty_list, weights_and_participants
+from grading.selectors_certainty import (
+    NOT_RANDOMISED,
+    CertaintyView,
+    analysed_rows,
+    certainty_list,
+    control_risk_of,
+    total_participants,
+    weights_and_participants,
+)
 from grading.sof import EXPLANATION, SofRow, SofTable
 from reviews.models import Review
 
@@ -76,12 +84,11 @@ def _per_study_text(view: CertaintyView) -> str:
 
 def _participants(view: CertaintyView, designs: dict[str, str]) -> str:
     result = view.analysis.result or {}
-    rows = [row for row in result.get("per_study") or [] if not row.get("excluded")]
-    labels = sorted({str(row.get("label")) for row in rows})
+    labels = sorted({str(row.get("label")) for row in analysed_rows(result)})
     if not labels:
         return ""
     _, participants = weights_and_participants(result, designs)
-    total = sum(participants.values())
+    total = total_participants(participants)
     randomised = sum(1 for label in labels if designs.get(label) not in NOT_RANDOMISED)
     others = len(labels) - randomised
     kinds = []
@@ -89,7 +96,7 @@ def _participants(view: CertaintyView, designs: dict[str, str]) -> str:
         kinds.append(f"{randomised} RCT" + ("s" if randomised > 1 else ""))
     if others:
         kinds.append(f"{others} non-randomised " + ("studies" if others > 1 else "study"))
-    return f"{total:,} ({', '.join(kinds)})"
+    return f"{'Not reported' if total is None else format(total, ',')} ({', '.join(kinds)})"
 
 
 def _effects(view: CertaintyView) -> tuple[str, str, str, str, str]:
@@ -104,7 +111,7 @@ def _effects(view: CertaintyView) -> tuple[str, str, str, str, str]:
     pooled = bool(result.get("pooled")) and estimate is not None and low is not None and high is not None
     control = view.rating.assumed_risk if view.rating and view.rating.assumed_risk is not None else None
     if control is None and measure in ("RR", "OR", "RD"):
-        control = grade.control_risk_from(result)
+        control = control_risk_of(result)
     risk_control = ""
     if measure in ("RR", "OR", "RD") and control is not None:
         risk_control = f"{round(control * 1000):,} per 1,000"

@@ -466,3 +466,44 @@ def test_another_reviews_comparison_is_not_found(cast, ketamine, web):
     assert (
         web("bob").get(reverse("api-certainty-list", args=[ketamine.review.pk]), {"comparison": "x"}).status_code == 404
     )
+
+
+def _pooled(cast: Any, seed: Any, outcome: Any, **settings: Any) -> Analysis:
+    analysis = Analysis.objects.get(outcome=outcome)
+    synthesis_services.analysis_update(
+        user=cast.bob, review_id=seed.review.pk, analysis_id=analysis.pk, version=analysis.version, pooled=True,
+        **settings,
+    )  # fmt: skip
+    synthesis_services.recompute_review(review_id=seed.review.pk)
+    analysis.refresh_from_db()
+    return analysis
+
+
+def test_a_shared_control_group_counts_once_in_the_control_risk(cast, ketamine):
+    seed = ketamine  # Mercadante's placebo group (3 of 10 with events, say) is the control of both doses
+    consensus_data(cast, seed, seed.mercadante, [hallucinations(seed, 1, 10, 3, 10, "0.25 mg/kg"),
+                                                 hallucinations(seed, 4, 10, 3, 10, "0.5 mg/kg")])  # fmt: skip
+    analysis = _pooled(cast, seed, seed.adverse, effect_measure="RR", model="fixed", method="MH")
+    assert analysis.result["total_2"] == 20 + 10 + 10 + 74  # the analysis's own totals count it twice
+    row = {r.outcome: r for r in sof_tables(review=review_of(cast, seed))[0].rows}["Hallucinations"]
+    assert row.risk_control == "48 per 1,000"  # (0 + 3 + 2) / (20 + 10 + 74)
+    assert row.participants == "179 (3 RCTs)"
+
+
+def test_a_study_without_events_in_either_group_still_counts_among_the_participants(cast, ketamine):
+    seed = ketamine
+    consensus_data(cast, seed, seed.yang, [hallucinations(seed, 0, 20, 0, 20)])
+    analysis = _pooled(cast, seed, seed.adverse, effect_measure="RR", model="fixed", method="MH")
+    assert next(r for r in analysis.result["per_study"] if r["label"] == "Yang 1996")["excluded"]
+    row = {r.outcome: r for r in sof_tables(review=review_of(cast, seed))[0].rows}["Hallucinations"]
+    assert row.participants == "179 (3 RCTs)"
+
+
+def test_generic_inverse_variance_without_group_sizes_says_participants_not_reported(cast, ketamine):
+    seed = ketamine
+    for study, estimate in ((seed.yang, -0.9), (seed.mercadante, -1.1), (seed.hardy, -0.2)):
+        consensus_data(cast, seed, study, [{"comparison": seed.comparison.pk, "outcome": seed.pain_giv.pk,
+                                            "estimate": estimate, "se": 0.5}])  # fmt: skip
+    synthesis_services.recompute_review(review_id=seed.review.pk)
+    row = {r.outcome: r for r in sof_tables(review=review_of(cast, seed))[0].rows}["Pain intensity (paired)"]
+    assert row.participants == "Not reported (3 RCTs)"
