@@ -27,6 +27,7 @@ from synthesis import selectors as synthesis_selectors
 from synthesis.models import Analysis
 
 MINUS = "\u2212"
+DATA_DOMAINS = ("risk_of_bias", "inconsistency", "imprecision", "publication_bias")  # the data speak to these
 NOT_RANDOMISED = {Study.Design.NON_RANDOMISED, Study.Design.OTHER}
 
 
@@ -225,7 +226,8 @@ def proposals_for(
     result = analysis.result
     if not result:
         why = analysis.error or "The outcome summary has not been computed yet."
-        return {}, f"No proposals: {why}"
+        none = {d: Suggestion(d, None, [f"No proposal: {why}"]) for d in DATA_DOMAINS}
+        return none, f"No proposals: {why}"
     note = "" if analysis.status == Analysis.Status.CURRENT else "The outcome summary is out of date (recomputing)."
     pooled = bool(result.get("pooled")) and result.get("estimate") is not None
     if not pooled:

@@ -16,6 +16,7 @@ from typing import Any
 from core.figures import bound, number
 from extraction.models import Study
 from grading import grade
+from grading.models import CertaintyRating
 from grading.selectors_certainty import (
     NOT_RANDOMISED,
     CertaintyView,
@@ -64,8 +65,18 @@ def _ci(low: float | None, high: float | None) -> str:
     return f" ({_n(low)} to {_n(high)})"
 
 
-def _difference(value: float) -> str:
-    return f"{abs(value):.2f} {'lower' if value < 0 else 'higher'}"
+def _difference(value: float, unit: str = "") -> str:
+    return f"{abs(value):.2f}{unit} {'lower' if value < 0 else 'higher'}"
+
+
+def _lower_first(name: str) -> str:
+    """"Pain intensity" reads "pain intensity" mid-sentence; "HADS anxiety" keeps its acronym."""
+    return name[:1].lower() + name[1:] if name[1:2].islower() else name
+
+
+def _per_1000(risk: float) -> int:
+    """Half away from zero, as GRADEpro and `grade.absolute_effects` round (not Python's half to even)."""
+    return int(abs(risk) * 1000 + 0.5 + 1e-9)
 
 
 def _per_study_text(view: CertaintyView) -> str:
@@ -108,25 +119,29 @@ def _effects(view: CertaintyView) -> tuple[str, str, str, str, str]:
     unit = analysis.outcome.unit
     estimate = number(result.get("estimate"))
     low, high = bound(result.get("ci_low")), bound(result.get("ci_high"))
-    pooled = bool(result.get("pooled")) and estimate is not None and low is not None and high is not None
+    chose_pooling = bool(result.get("pooled"))
+    pooled = chose_pooling and estimate is not None and low is not None and high is not None
     control = view.rating.assumed_risk if view.rating and view.rating.assumed_risk is not None else None
     if control is None and measure in ("RR", "OR", "RD"):
         control = control_risk_of(result)
     risk_control = ""
     if measure in ("RR", "OR", "RD") and control is not None:
-        risk_control = f"{round(control * 1000):,} per 1,000"
+        risk_control = f"{_per_1000(control):,} per 1,000"
     elif measure in ("MD",):
         rows = [row for row in result.get("per_study") or [] if not row.get("excluded")]
         means = [mean for row in rows if (mean := number(row.get("mean_2"))) is not None]
         if means:
             low_m, high_m = min(means), max(means)
-            what = f"The mean {analysis.outcome.name.lower()}"
+            what = f"The mean {_lower_first(analysis.outcome.name)}"
             suffix = f" ({unit})" if unit else ""
             risk_control = (
                 f"{what} was {_n(low_m, 1)}{suffix}"
                 if low_m == high_m
                 else f"{what} ranged across control groups from {_n(low_m, 1)} to {_n(high_m, 1)}{suffix}"
             )
+    if chose_pooling and not pooled:
+        notes = " ".join(str(note) for note in result.get("notes") or [])
+        return risk_control, "Not estimable", "", "Not estimable", (notes + " " + _per_study_text(view) + ".").strip()
     if not pooled:
         why = analysis.not_pooled_reason.strip().rstrip(".")
         comment = "Not pooled" + (f": {why}" if why else "") + ". " + _per_study_text(view) + "."
@@ -142,10 +157,8 @@ def _effects(view: CertaintyView) -> tuple[str, str, str, str, str]:
         return (risk_control, effects["text"], effects["difference_text"], "", "")
     if _is_ratio(view):
         return risk_control, "", "", f"{name} {_n(estimate)}{_ci(low, high)}", ""
-    text = f"{name} {_difference(estimate)}"  # the unit is in the outcome's detail
-    text += f" ({_difference(low)} to {_difference(high)})"
-    if measure == "SMD":
-        text += " (SMD: in standard deviations)"
+    sd = " SD" if measure == "SMD" else ""  # GRADEpro: "SMD 0.22 SD lower (…)"; the MD's unit is in the detail
+    text = f"{name} {_difference(estimate, sd)} ({_difference(low)} to {_difference(high)})"
     return risk_control, text, "", "", ""
 
 
@@ -160,7 +173,7 @@ def _row(view: CertaintyView, marks: Iterable[str], notes: list[tuple[str, str]]
             row_marks.append(mark)
         certainty_symbols, certainty_label = view.symbols, view.label
     else:
-        certainty_symbols, certainty_label = "", "Not graded yet"
+        certainty_symbols, certainty_label = "", "Not rated yet"
     comments = " ".join(filter(None, [view.rating.comments.strip() if view.rating else "", comment]))
     direction = outcome.get_direction_display().lower() if outcome.direction else ""
     detail = "; ".join(filter(None, [outcome.unit, direction]))
@@ -193,6 +206,8 @@ def sof_tables(*, review: Review, comparison_id: int | str | None = None) -> lis
     tables: list[SofTable] = []
     by_comparison: dict[int, list[CertaintyView]] = {}
     for view in views:
+        if view.rating and view.rating.importance == CertaintyRating.Importance.LIMITED:
+            continue  # a Summary of Findings holds the critical and important outcomes (GRADE Handbook 5.2)
         by_comparison.setdefault(view.analysis.comparison_id, []).append(view)
     for group in by_comparison.values():
         comparison = group[0].analysis.comparison

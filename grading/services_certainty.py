@@ -97,18 +97,19 @@ def _clean_changes(changes: Mapping[str, Any]) -> dict[str, int]:
     cleaned: dict[str, int] = {}
     for domain, value in changes.items():
         if domain not in CERTAINTY_DOMAINS:
-            errors[domain] = f"Unknown GRADE domain; expected one of {', '.join(CERTAINTY_DOMAINS)}."
+            errors[f"changes.{domain}"] = f"Unknown GRADE domain; expected one of {', '.join(CERTAINTY_DOMAINS)}."
             continue
         try:
             number = int(value)
             if isinstance(value, bool) or str(number) != str(value).strip().lstrip("+"):
                 raise ValueError
         except (TypeError, ValueError):
-            errors[domain] = f"Give a whole number of levels, not {value!r}."
+            errors[f"changes.{domain}"] = f"Give a whole number of levels, not {value!r}."
             continue
         allowed = grade.DOWNGRADE_DOMAINS.get(domain) or grade.UPGRADE_DOMAINS[domain]
         if number not in allowed:
-            errors[domain] = f"Must be one of {', '.join(f'{v:+d}' if v else '0' for v in allowed)}, not {number:+d}."
+            choices = ", ".join(f"{v:+d}" if v else "0" for v in allowed)
+            errors[f"changes.{domain}"] = f"Must be one of {choices}, not {number:+d}."
             continue
         cleaned[domain] = number
     if errors:
@@ -191,8 +192,11 @@ def _validate_fields(rating: CertaintyRating) -> None:
             setattr(rating, name, float(value))
         except (TypeError, ValueError):
             errors[name] = f"Give a number, not {value!r}."
-    if rating.assumed_risk is not None and not 0 <= rating.assumed_risk <= 1:
-        errors["assumed_risk"] = "A risk lies between 0 and 1 (e.g. 0.2 for 200 per 1,000)."
+    if rating.assumed_risk is not None and not 0 < rating.assumed_risk < 1:
+        errors["assumed_risk"] = (
+            "Give a risk above 0 and below 1 (e.g. 0.2 for 200 per 1,000): at 0 or 1 a relative effect gives no "
+            "absolute one (use a risk difference)."
+        )
     if rating.imprecision_threshold is not None and rating.imprecision_threshold != rating.imprecision_threshold:
         errors["imprecision_threshold"] = "Give a number."
     if len(rating.comments or "") > 5000:

@@ -169,7 +169,11 @@ def certainty_rate(request: HttpRequest, review_id: int, comparison_id: int, out
             except ValidationError as exc:
                 _add_errors(form, exc)
             except ServiceConflict as exc:
-                form.add_error(None, exc.message)
+                # Keep what was typed, now against the current version: the message says what changed, so the
+                # editor compares and saves again (or reloads to drop the change).
+                form = CertaintyForm({**request.POST.dict(), "version": str(view.version)})
+                form.is_valid()
+                form.add_error(None, f"{exc.message} Your entries are kept below: check them against the change.")
                 status = 409
             else:
                 messages.success(request, f"Certainty of {view.analysis.outcome.name} saved.")
@@ -246,7 +250,10 @@ def certainty_rob_plot(request: HttpRequest, review_id: int, comparison_id: int,
 def _add_errors(form: CertaintyForm, exc: ValidationError) -> None:
     """The services name explanations `explanations.<domain>`; the form calls them `explanation_<domain>`."""
     if hasattr(exc, "error_dict"):
-        renamed = {key.replace("explanations.", "explanation_"): value for key, value in exc.message_dict.items()}
+        renamed = {
+            key.replace("explanations.", "explanation_").replace("changes.", ""): value
+            for key, value in exc.message_dict.items()
+        }
         add_service_errors(form, ValidationError(renamed))
     else:
         add_service_errors(form, exc)

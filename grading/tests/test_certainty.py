@@ -162,7 +162,7 @@ def test_summary_of_findings_of_the_seed_review(cast, ketamine):
     assert [mark for mark, _ in table.footnotes] == ["a", "b"]
     assert "risk of bias" in table.footnotes[0][1] and "imprecision" in table.footnotes[1][1]
     hallucination_row = rows["Hallucinations"]
-    assert hallucination_row.certainty_label == "Not graded yet" and hallucination_row.footnote_marks == ()
+    assert hallucination_row.certainty_label == "Not rated yet" and hallucination_row.footnote_marks == ()
     assert "Mercadante 2000 (0.5 mg/kg): RR" in hallucination_row.comments
     assert hallucination_row.risk_control == "19 per 1,000"  # 2 of 104 in the control groups
     assert "MD: mean difference" in table.explanation and "RR: risk ratio" in table.explanation
@@ -197,10 +197,11 @@ def test_a_change_needs_its_explanation_and_valid_levels(cast, ketamine):
     assert "explanations.imprecision" in err.value.message_dict
     with pytest.raises(ValidationError) as err:
         save(cast, seed, seed.pain, 0, changes={"publication_bias": -2, "large_effect": 3, "nonsense": 0})
-    assert set(err.value.message_dict) == {"publication_bias", "large_effect", "nonsense"}
-    with pytest.raises(ValidationError) as err:
-        save(cast, seed, seed.pain, 0, assumed_risk=1.5)
-    assert "assumed_risk" in err.value.message_dict
+    assert set(err.value.message_dict) == {"changes.publication_bias", "changes.large_effect", "changes.nonsense"}
+    for risk in (1.5, 0, 1):  # at 0 or 1 a ratio gives no absolute effect
+        with pytest.raises(ValidationError) as err:
+            save(cast, seed, seed.pain, 0, assumed_risk=risk)
+        assert "assumed_risk" in err.value.message_dict
     assert not CertaintyRating.objects.exists()  # nothing half-saved
 
 
@@ -366,6 +367,7 @@ def test_pages_list_rate_and_sof(cast, ketamine, web):
     url = reverse("certainty:rate", args=[seed.review.pk, seed.comparison.pk, seed.pain.pk])
     page = client.get(url).content.decode()
     assert "Proposed: −2" in page and "Use the proposal" in page and "optimal information size" in page.lower()
+    assert "As the form stands" in page  # not rated: the level shown is not a rating
     form: dict[str, Any] = {"version": 0, "start": "high", "importance": "critical", "comments": ""}
     form |= {d: "0" for d in ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias",
                                "large_effect", "dose_response", "confounding")}  # fmt: skip
@@ -376,8 +378,15 @@ def test_pages_list_rate_and_sof(cast, ketamine, web):
     assert saved.status_code == 302
     page = client.get(url).content.decode()
     assert "⊕◯◯◯" in page and "Very low" in page and "Sign off very low certainty" in page
-    stale = client.post(url, {**form, "version": 0})
-    assert stale.status_code == 409 and "your version 0, now 1" in stale.content.decode()
+    assert "As the form stands" not in page  # rated: the level is the rating's
+    stale = client.post(url, {**form, "version": 0, "comments": "Typed on an old page."})
+    body = stale.content.decode()
+    assert stale.status_code == 409 and "your version 0, now 1" in body and "Typed on an old page." in body
+    assert 'name="version" value="1"' in body  # kept against the current version: saving again works
+    again = client.post(url, {**form, "version": 1, "comments": "Typed on an old page."})
+    assert again.status_code == 302 and CertaintyRating.objects.get().comments == "Typed on an old page."
+    client.post(url, {**form, "version": 2, "imprecision": "-2", "explanation_imprecision": "Few participants.",
+                      "risk_of_bias": "-1", "explanation_risk_of_bias": "Unclear risk."})  # fmt: skip
     sof_page = client.get(reverse("certainty:sof", args=[seed.review.pk])).content.decode()
     assert "Very low" in sof_page and "Downgraded by two levels for imprecision: Few participants." in sof_page
     docx = client.get(reverse("certainty:sof", args=[seed.review.pk]), {"format": "docx"})

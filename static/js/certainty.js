@@ -17,6 +17,14 @@
     label.textContent = l;
   }
   form.addEventListener("change", refresh);
+  refresh(); // a refused save shows the form as typed: the level follows it
+  const errors = document.getElementById("form-errors") || form.querySelector(".alert-danger");
+  if (errors) {
+    errors.setAttribute("tabindex", "-1");
+    errors.focus();
+  }
+  // The reasons that state the data make the footnote; the lines naming the rule and its source stay on the page.
+  const RULE = /^(Heuristic|Rules?:|Thresholds:)/;
   form.addEventListener("click", (event) => {
     const button = event.target.closest(".x-use");
     if (!button) return;
@@ -26,7 +34,9 @@
     const explanation = form.querySelector(`textarea[name="explanation_${button.dataset.domain}"]`);
     if (explanation && !explanation.value.trim() && button.dataset.value !== "0") {
       const reasons = form.querySelector(`.x-reasons[data-domain="${button.dataset.domain}"]`);
-      explanation.value = reasons ? Array.from(reasons.children).map((li) => li.textContent).join(" ") : "";
+      explanation.value = reasons
+        ? Array.from(reasons.children).map((li) => li.textContent.trim()).filter((t) => !RULE.test(t)).join(" ")
+        : "";
     }
     select.focus();
   });
