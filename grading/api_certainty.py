@@ -86,6 +86,9 @@ class CertaintySerializer(serializers.Serializer):
     level_label = serializers.CharField(source="label", help_text="High, Moderate, Low or Very low.")
     status = serializers.ChoiceField(choices=["not_rated", "draft", "signed_off"])
     version = serializers.IntegerField(help_text="0 until first rated.")
+    data_changed = serializers.BooleanField(
+        help_text="The outcome summary's data or effect measure changed since the rating was saved (or signed off)."
+    )
     importance = serializers.SerializerMethodField()
     imprecision_threshold = serializers.SerializerMethodField()
     assumed_risk = serializers.SerializerMethodField()

@@ -137,12 +137,36 @@ def certainty(start: str, downgrades: Mapping[str, int], upgrades: Mapping[str, 
 # Helpers
 
 
-def _pct(value: float) -> str:
-    return f"{value:.0f}%"
+def _pct(value: float, cuts: tuple[float, ...] = ()) -> str:
+    """A percentage rounded to an integer, unless that would round it onto one of `cuts` from below: then floored
+    to one decimal, so that "49.6%" does not read "50%" beside a rule that says it is below 50%."""
+    text = f"{value:.0f}%"
+    if any(value < cut <= float(text[:-1]) for cut in cuts):
+        text = f"{math.floor(value * 10) / 10:.1f}%"
+    return text
 
 
 def _studies(result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [study for study in result.get("per_study") or [] if not study.get("excluded")]
+
+
+def _row_name(row: Mapping[str, Any]) -> str:
+    """A per-study row as the reviewer knows it: a multi-arm study has one row per comparison of its arms, told
+    apart by the subgroup."""
+    label = str(row.get("label", ""))
+    subgroup = row.get("subgroup")
+    return f"{label} ({subgroup})" if subgroup else label
+
+
+def _count_text(rows: int, studies: int) -> str:
+    """ "3 studies", or "4 results (3 studies)" when a multi-arm study gives more than one row."""
+    if rows == studies:
+        return f"{rows} {'study' if rows == 1 else 'studies'}"
+    return f"{rows} {'result' if rows == 1 else 'results'} ({studies} {'study' if studies == 1 else 'studies'})"
+
+
+def _labels(rows: list[Mapping[str, Any]]) -> set[str]:
+    return {str(row.get("label", "")) for row in rows}
 
 
 def _is_ratio(result: Mapping[str, Any]) -> bool:
@@ -158,20 +182,25 @@ def _is_pooled(result: Mapping[str, Any]) -> bool:
     return _number(result.get("estimate")) is not None and _bound(result.get("ci_low")) is not None
 
 
-def _participants(study: Mapping[str, Any]) -> int:
-    total = 0
-    for key in ("total_1", "total_2"):
-        value = _number(study.get(key))
-        if value is not None:
-            total += int(value)
-    return total
+def _total_participants(result: Mapping[str, Any]) -> int | None:
+    """The participants analysed, or None when neither the result nor any study reports them (generic inverse
+    variance rows need no group sizes; a caller's sum over such rows is 0, which is not a count).
 
-
-def _total_participants(result: Mapping[str, Any]) -> int:
+    Summed from the rows, a multi-arm study counts its intervention groups and its largest control group once."""
+    studies = _studies(result)
+    reported = any(_number(study.get(key)) is not None for study in studies for key in ("total_1", "total_2"))
     value = _number(result.get("participants"))
-    if value is not None:
+    if value is not None and (value > 0 or reported):
         return int(value)
-    return sum(_participants(study) for study in _studies(result))
+    if not reported:
+        return None
+    groups: dict[str, int] = {}
+    controls: dict[str, int] = {}
+    for study in studies:
+        label = str(study.get("label", ""))
+        groups[label] = groups.get(label, 0) + int(_number(study.get("total_1")) or 0)
+        controls[label] = max(controls.get(label, 0), int(_number(study.get("total_2")) or 0))
+    return sum(groups.values()) + sum(controls.values())
 
 
 def _interval(source: Mapping[str, Any]) -> tuple[float, float] | None:
@@ -226,18 +255,23 @@ def propose_risk_of_bias(
         if _key(judgements[label]) not in _HIGH | _UNCLEAR | {"low"}:
             raise GradeInputError(f"unknown risk-of-bias judgement {judgements[label]!r} for {label}")
     reasons.append(
-        f"{_pct(share_high)} of the weight comes from studies at high risk of bias and {_pct(share_unclear)} from "
-        "studies at unclear risk or with some concerns."
+        f"{_pct(share_high, (50,))} of the weight comes from studies at high risk of bias and "
+        f"{_pct(share_unclear, (50,))} from studies at unclear risk or with some concerns."
     )
+    # The rule adds the two shares; quote their sum as compared, since the two rounded parts may not add up to it.
+    not_low = _pct(share_high + share_unclear, (50,))
     if share_high >= 50:
         change = -2
         reasons.append("At least half of the information is from high-risk studies: very serious (−2).")
     elif share_high + share_unclear >= 50:
         change = -1
-        reasons.append("At least half of the information is from studies not at low risk: serious (−1).")
+        reasons.append(f"At least half of the information ({not_low}) is from studies not at low risk: serious (−1).")
     else:
         change = 0
-        reasons.append("Most of the information is from studies at low risk of bias: not serious.")
+        reasons.append(
+            f"Most of the information is from studies at low risk of bias (those at high or unclear risk carry "
+            f"{not_low}): not serious."
+        )
     reasons.append(
         "Heuristic following GRADE guidelines 4 (Guyatt et al. 2011): consider the proportion of information "
         "from studies at high risk."
@@ -254,16 +288,18 @@ def _key(judgement: str) -> str:
 
 
 def _non_overlapping(studies: list[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """Pairs of rows from different studies whose CIs do not overlap. Two comparisons within one multi-arm study
+    are not a disagreement between studies, so they are never paired."""
     intervals = []
     for study in studies:
         low, high = _bound(study.get("ci_low")), _bound(study.get("ci_high"))
         if low is not None and high is not None:
-            intervals.append((str(study.get("label", "")), low, high))
+            intervals.append((str(study.get("label", "")), _row_name(study), low, high))
     pairs = []
-    for i, (label_a, low_a, high_a) in enumerate(intervals):
-        for label_b, low_b, high_b in intervals[i + 1 :]:
-            if low_a > high_b or low_b > high_a:
-                pairs.append((label_a, label_b))
+    for i, (label_a, name_a, low_a, high_a) in enumerate(intervals):
+        for label_b, name_b, low_b, high_b in intervals[i + 1 :]:
+            if label_a != label_b and (low_a > high_b or low_b > high_a):
+                pairs.append((name_a, name_b))
     return pairs
 
 
@@ -271,14 +307,14 @@ def propose_inconsistency(result: Mapping[str, Any]) -> Proposal:
     """I² ≥ 75% → −2, ≥ 50% → −1 (Cochrane Handbook 10.10.2: "may represent substantial / considerable"
     heterogeneity); studies whose CIs do not overlap → at least −1 (GRADE guidelines 7)."""
     studies = _studies(result)
-    if len(studies) < 2:
+    if len(_labels(studies)) < 2:
         return Proposal("inconsistency", 0, ["Not applicable (single study)."])
     reasons: list[str] = []
     change = 0
     pairs = _non_overlapping(studies)
     i2 = _number(result.get("i2"))
     if _is_pooled(result) and i2 is not None:
-        text = f"I² = {i2:.0f}%"
+        text = f"I² = {_pct(i2, (50, 75))}"
         tau2 = _number(result.get("tau2"))
         if tau2 is not None:
             text += f", tau² = {tau2:.3g}"
@@ -376,29 +412,49 @@ def propose_imprecision(
             reasons.append(f"The {interval} crosses the decision threshold {_fmt(threshold)}.")
             crosses_threshold = True
     else:
-        intervals = [i for i in (_interval(s) for s in _studies(result)) if i is not None]
+        rows = [(study, i) for study in _studies(result) if (i := _interval(study)) is not None]
+        intervals = [i for _, i in rows]
         reasons.append("The studies were not pooled, so precision is judged from each study's CI.")
         if intervals:
             crossing = sum(low <= null <= high for low, high in intervals)
-            reasons.append(f"{crossing} of {len(intervals)} studies have a 95% CI that includes no effect.")
+            studies = len(_labels([study for study, _ in rows]))
+            verb = "has" if len(intervals) == 1 else "have"
+            reasons.append(
+                f"{crossing} of {_count_text(len(intervals), studies)} {verb} a 95% CI that includes no effect."
+            )
             crosses = crossing == len(intervals)
             very_wide = crosses and all(
                 _appreciable_both(low, high, ratio=ratio, threshold=threshold) for low, high in intervals
             )
             if very_wide:
-                reasons.append("Every study's CI includes both appreciable benefit and appreciable harm.")
+                whose = "study's" if studies == len(intervals) else "result's"
+                reasons.append(f"Every {whose} CI includes both appreciable benefit and appreciable harm.")
     change = -2 if very_wide else -1 if crosses or crosses_threshold else 0
 
+    # Ratios (RR, OR, and a generic inverse variance ratio such as a hazard ratio) and risk differences size the
+    # trial by a relative risk reduction from a control risk; other differences by 0.2 SD.
+    by_risk = measure in _DICHOTOMOUS or ratio
     participants = _total_participants(result)
-    if measure in _DICHOTOMOUS and control_risk is None:
+    if by_risk and control_risk is None:
         control_risk = control_risk_from(result)
-    if measure in _DICHOTOMOUS and control_risk is None:
-        reasons.append("No control-group risk to compute the optimal information size.")
+    if participants is None:
+        reasons.append("Optimal information size not assessable: participants not reported.")
+    elif by_risk and control_risk is None:
+        reasons.append(
+            "No control-group risk to compute the optimal information size (a relative risk reduction needs one: "
+            "give an assumed control risk)."
+        )
+    elif by_risk and control_risk in (0, 1):
+        # No relative reduction of a risk of 0 (no control events) or 1 is a difference a trial could detect.
+        reasons.append(
+            f"The optimal information size cannot be computed (control risk {control_risk:.0%}); "
+            "judge precision from the CI."
+        )
     else:
         ois = optimal_information_size(
-            control_risk=control_risk if measure in _DICHOTOMOUS else None, alpha=alpha, power=power, rrr=rrr
+            control_risk=control_risk if by_risk else None, alpha=alpha, power=power, rrr=rrr
         )
-        if measure in _DICHOTOMOUS:
+        if by_risk:
             basis = f"a trial detecting a {rrr:.0%} relative risk reduction from a control risk of {control_risk:.1%}"
         else:
             basis = f"a trial detecting a difference of {_CONTINUOUS_EFFECT_SD} SD"
@@ -438,25 +494,33 @@ def egger_test(yi: np.ndarray, se: np.ndarray) -> tuple[float, float]:
 
 
 def propose_publication_bias(result: Mapping[str, Any]) -> Proposal:
-    """With ≥ 10 studies, Egger's test P < 0.10 → −1; otherwise 0 (not applicable)."""
-    pairs = [
-        (_number(study.get("yi")), _number(study.get("se")))
+    """With ≥ 10 studies, Egger's test P < 0.10 → −1; otherwise 0 (not applicable).
+
+    The regression runs on the rows (a multi-arm study gives one per comparison of its arms), but the 10 are
+    counted in studies, as the Cochrane Handbook counts them."""
+    rows = [
+        study
         for study in _studies(result)
         if _number(study.get("yi")) is not None and (_number(study.get("se")) or 0.0) > 0
     ]
-    if len(pairs) < _EGGER_MIN_STUDIES:
+    pairs = [(_number(study.get("yi")), _number(study.get("se"))) for study in rows]
+    studies = len(_labels(rows))
+    if studies < _EGGER_MIN_STUDIES:
+        counted = f"{len(pairs)} with a standard error"
+        if studies != len(pairs):
+            counted = f"{len(pairs)} results with a standard error, from {studies} studies"
         return Proposal(
             "publication_bias",
             0,
             [
-                f"Egger's test not applicable with fewer than {_EGGER_MIN_STUDIES} studies ({len(pairs)} with a "
-                "standard error); judge from the search and the funding of the studies.",
+                f"Egger's test not applicable with fewer than {_EGGER_MIN_STUDIES} studies ({counted}); judge "
+                "from the search and the funding of the studies.",
             ],
         )
     yi = np.array([p[0] for p in pairs], dtype=float)
     se = np.array([p[1] for p in pairs], dtype=float)
     intercept, p = egger_test(yi, se)
-    text = f"Egger's regression test on {len(pairs)} studies: intercept {intercept:.2f}, P = {p:.3f}"
+    text = f"Egger's regression test on {_count_text(len(pairs), studies)}: intercept {intercept:.2f}, P = {p:.3f}"
     if p < _EGGER_ALPHA:
         reasons = [f"{text} (< {_EGGER_ALPHA}): funnel-plot asymmetry suggests small-study effects (−1)."]
         change = -1
@@ -487,56 +551,94 @@ def control_risk_from(result: Mapping[str, Any]) -> float | None:
 
 
 def _intervention_risk(measure: str, value: float, control_risk: float) -> float:
+    """The risk with the intervention, before any clipping to [0, 1]; NaN where it is undefined."""
     if measure == "RR":
+        if control_risk == 0:
+            return 0.0  # no ratio of a zero risk is anything but zero, an infinite bound included
         return control_risk * value
     if measure == "OR":
+        # The limits, which the formula below cannot reach: inf/inf and 0/0 are undefined.
+        if value == math.inf:
+            return 1.0
+        if value == 0:
+            return 0.0
         # Risk from an odds ratio: ACR·OR / (1 − ACR + ACR·OR) (GRADE Handbook 5.2.1; Cochrane Handbook 15.4.4).
         return control_risk * value / (1 - control_risk + control_risk * value)
     return control_risk + value  # RD
 
 
+def _per_1000(value: float) -> int:
+    # Half away from zero, as GRADEpro; the 1e-9 undoes binary error (0.05 × 0.49 × 1000 = 24.4999…).
+    scaled = abs(value) * 1000 + 0.5 + 1e-9
+    return int(math.copysign(math.floor(scaled), value))
+
+
 def absolute_effects(
     measure: str, estimate: float, ci_low: float, ci_high: float, control_risk: float
 ) -> dict[str, Any]:
-    """Risks per 1,000 with control and with the intervention (95% CI), rounded to integers as GRADEpro does."""
+    """Risks per 1,000 with control and with the intervention (95% CI), rounded to integers as GRADEpro does.
+
+    RR and OR: the difference is the intervention risk minus the control risk. RD: the difference is the RD
+    itself × 1,000 (GRADEpro: RD −0.10 (−0.20 to 0.00) reads "100 fewer per 1,000 (200 fewer to 0 fewer)"), and
+    only the intervention risk, control risk + RD, is clipped to [0, 1]; `clipped` says whether any was.
+    "Fewer" or "more" follows the direction of the effect (below or above no effect), so a bound that rounds
+    to 0, or a ratio applied to a control risk of 0, keeps its direction.
+    """
     measure = measure.upper()
     if measure not in _DICHOTOMOUS:
         raise GradeInputError(f"absolute effects need RR, OR or RD, not {measure!r}")
     if not 0 <= control_risk <= 1:
         raise GradeInputError(f"control_risk must lie between 0 and 1, not {control_risk!r}")
+    values = {"estimate": estimate, "ci_low": ci_low, "ci_high": ci_high}
+    for name, value in values.items():
+        if math.isnan(value) or (measure == "RD" and math.isinf(value)) or (measure != "RD" and value < 0):
+            raise GradeInputError(f"{name} {value!r} gives no absolute effect for {measure}")
+    # An infinite RR bound gives an infinite risk, clipped to 1 below like any risk above 1.
+    raw = {name: _intervention_risk(measure, value, control_risk) for name, value in values.items()}
+    for name, risk in raw.items():
+        if math.isnan(risk):
+            raise GradeInputError(
+                f"{name} {values[name]!r} gives no risk with the intervention at a control risk of {control_risk!r}"
+            )
+    risks = {name: min(1.0, max(0.0, risk)) for name, risk in raw.items()}
+    clipped = any(risks[name] != raw[name] for name in raw)
+    low_name, high_name = sorted(("ci_low", "ci_high"), key=lambda name: risks[name])
+    null = 0.0 if measure == "RD" else 1.0
 
-    def per_1000(value: float) -> int:
-        # Half away from zero, as GRADEpro; the 1e-9 undoes binary error (0.05 × 0.49 × 1000 = 24.4999…).
-        scaled = abs(value) * 1000 + 0.5 + 1e-9
-        return int(math.copysign(math.floor(scaled), value))
+    if measure == "RD":
+        differences = dict(values)
+    else:
+        # Rounded from the unrounded risks, as GRADEpro does, so it may differ by one from the difference of the
+        # two rounded risks (RR 0.49 at 5%: 25 per 1,000 with the intervention, 26 fewer).
+        differences = {name: risks[name] - control_risk for name in values}
+    diff_low_name, diff_high_name = sorted(("ci_low", "ci_high"), key=lambda name: differences[name])
 
-    # A risk outside [0, 1] (an RD far from the control risk) is clipped.
-    risks = [min(1.0, max(0.0, _intervention_risk(measure, v, control_risk))) for v in (estimate, ci_low, ci_high)]
-    low, high = sorted(risks[1:])
-    control = per_1000(control_risk)
-    intervention = per_1000(risks[0])
-    # The difference is rounded from the unrounded risks, as GRADEpro does, so it may differ by one from the
-    # difference of the two rounded risks (RR 0.49 at 5%: 25 per 1,000 with the intervention, 26 fewer).
-    diff, diff_low, diff_high = (per_1000(risk - control_risk) for risk in (risks[0], low, high))
+    def difference(name: str) -> tuple[int, bool]:
+        return _per_1000(differences[name]), values[name] <= null
+
+    control = _per_1000(control_risk)
+    intervention, low, high = (_per_1000(risks[name]) for name in ("estimate", low_name, high_name))
+    diff, diff_low, diff_high = (difference(name) for name in ("estimate", diff_low_name, diff_high_name))
     return {
         "measure": measure,
         "control_risk": control_risk,
         "control_per_1000": control,
         "intervention_per_1000": intervention,
-        "intervention_ci_low_per_1000": per_1000(low),
-        "intervention_ci_high_per_1000": per_1000(high),
-        "difference_per_1000": diff,
-        "difference_ci_low_per_1000": diff_low,
-        "difference_ci_high_per_1000": diff_high,
-        "text": f"{intervention} per 1,000 ({per_1000(low)} to {per_1000(high)})",
+        "intervention_ci_low_per_1000": low,
+        "intervention_ci_high_per_1000": high,
+        "difference_per_1000": diff[0],
+        "difference_ci_low_per_1000": diff_low[0],
+        "difference_ci_high_per_1000": diff_high[0],
+        "clipped": clipped,
+        "text": f"{intervention:,} per 1,000 ({low:,} to {high:,})",
         "difference_text": _difference_text(diff, diff_low, diff_high),
     }
 
 
-def _difference_text(diff: int, low: int, high: int) -> str:
-    word = "fewer" if diff < 0 else "more"
+def _difference_text(diff: tuple[int, bool], low: tuple[int, bool], high: tuple[int, bool]) -> str:
+    """Each part is (per 1,000, whether the effect is at or below no effect)."""
 
-    def bound(value: int) -> str:
-        return f"{abs(value)} {'fewer' if value < 0 else 'more'}"
+    def part(value: tuple[int, bool]) -> str:
+        return f"{abs(value[0]):,} {'fewer' if value[1] else 'more'}"
 
-    return f"{abs(diff)} {word} per 1,000 ({bound(low)} to {bound(high)})"
+    return f"{part(diff)} per 1,000 ({part(low)} to {part(high)})"

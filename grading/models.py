@@ -250,6 +250,10 @@ class CertaintyRating(models.Model):
         help_text="Risk with the comparison (0-1) for the absolute effects; empty: from the data.",
     )
     comments = models.TextField(blank=True)
+    # What the rating was made on: the outcome summary's input hash and effect measure when it was saved. When the
+    # summary's inputs or measure change, the rating (and any sign-off) is shown as made on other data.
+    rated_input_hash = models.CharField(max_length=64, blank=True)
+    rated_measure = models.CharField(max_length=8, blank=True)
     level = models.CharField(max_length=10, default="high")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     signed_off_by = models.ForeignKey(

@@ -21,7 +21,7 @@ from extraction.models import Comparison, Study
 from grading import grade
 from grading import selectors as rob_selectors
 from grading.models import CERTAINTY_DOMAINS, CERTAINTY_DOWNGRADES, CertaintyRating, RobAssessment
-from grading.services_certainty import DOMAIN_LABELS
+from grading.services_certainty import DOMAIN_LABELS, data_changed
 from reviews.models import Review
 from synthesis import selectors as synthesis_selectors
 from synthesis.models import Analysis
@@ -77,6 +77,11 @@ class CertaintyView:
     @property
     def rated(self) -> bool:
         return self.rating is not None and self.rating.version > 0
+
+    @property
+    def data_changed(self) -> bool:
+        """The outcome summary's inputs or measure changed since the rating was saved (and signed off)."""
+        return data_changed(self.rating, self.analysis)
 
     def footnotes(self) -> list[tuple[str, str]]:
         """(domain, text) for each domain rated up or down, in GRADE's order: the Summary of Findings footnotes."""

@@ -70,7 +70,7 @@ def _difference(value: float, unit: str = "") -> str:
 
 
 def _lower_first(name: str) -> str:
-    """"Pain intensity" reads "pain intensity" mid-sentence; "HADS anxiety" keeps its acronym."""
+    """ "Pain intensity" reads "pain intensity" mid-sentence; "HADS anxiety" keeps its acronym."""
     return name[:1].lower() + name[1:] if name[1:2].islower() else name
 
 
@@ -174,7 +174,8 @@ def _row(view: CertaintyView, marks: Iterable[str], notes: list[tuple[str, str]]
         certainty_symbols, certainty_label = view.symbols, view.label
     else:
         certainty_symbols, certainty_label = "", "Not rated yet"
-    comments = " ".join(filter(None, [view.rating.comments.strip() if view.rating else "", comment]))
+    changed = "Rated before the outcome's data last changed: to be checked." if view.data_changed else ""
+    comments = " ".join(filter(None, [changed, view.rating.comments.strip() if view.rating else "", comment]))
     direction = outcome.get_direction_display().lower() if outcome.direction else ""
     detail = "; ".join(filter(None, [outcome.unit, direction]))
     return SofRow(

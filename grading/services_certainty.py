@@ -20,6 +20,7 @@ from grading import grade
 from grading.models import CERTAINTY_DOMAINS, CERTAINTY_DOWNGRADES, CertaintyRating
 from reviews.models import Membership, Review
 from reviews.selectors import review_get_for_user
+from synthesis.models import Analysis
 
 AnyUser = User | AnonymousUser
 Role = Membership.Role
@@ -168,6 +169,7 @@ def certainty_save(
     downgrades = {d: getattr(rating, d) for d in CERTAINTY_DOWNGRADES}
     upgrades = {d: getattr(rating, d) for d in CERTAINTY_DOMAINS if d not in CERTAINTY_DOWNGRADES}
     rating.level = grade.certainty(rating.start, downgrades, upgrades).level
+    _stamp(rating)
     rating.status = CertaintyRating.Status.DRAFT
     rating.signed_off_by, rating.signed_off_at = None, None
     rating.version += 1
@@ -175,6 +177,28 @@ def certainty_save(
     rating._history_user = rating.updated_by  # type: ignore[attr-defined]
     rating.save()
     return rating
+
+
+def _analysis_of(rating: CertaintyRating) -> Analysis | None:
+    return Analysis.objects.filter(comparison_id=rating.comparison_id, outcome_id=rating.outcome_id).first()
+
+
+def _stamp(rating: CertaintyRating) -> None:
+    """Record the summary the rating is made on (its input hash and measure)."""
+    analysis = _analysis_of(rating)
+    rating.rated_input_hash = analysis.input_hash if analysis else ""
+    rating.rated_measure = analysis.effect_measure if analysis else ""
+
+
+def data_changed(rating: CertaintyRating | None, analysis: Analysis | None) -> bool:
+    """Whether the outcome summary's inputs or effect measure changed since the rating was saved."""
+    if rating is None or rating.version == 0 or analysis is None:
+        return False
+    return (rating.rated_input_hash, rating.rated_measure) != (analysis.input_hash, analysis.effect_measure)
+
+
+def _data_changed(rating: CertaintyRating) -> bool:
+    return data_changed(rating, _analysis_of(rating))
 
 
 def _validate_fields(rating: CertaintyRating) -> None:
@@ -216,6 +240,11 @@ def certainty_sign_off(
     if rating is None or rating.version == 0:
         raise ValidationError({"version": "Rate this outcome before signing it off."})
     _check_version(rating, version)
+    if _data_changed(rating):
+        raise ValidationError(
+            {"version": "The outcome summary changed since this rating was saved: check the rating and save it again "
+             "before signing it off."}
+        )  # fmt: skip
     if rating.status == CertaintyRating.Status.SIGNED_OFF:
         return rating
     rating.status = CertaintyRating.Status.SIGNED_OFF

@@ -516,3 +516,27 @@ def test_generic_inverse_variance_without_group_sizes_says_participants_not_repo
     synthesis_services.recompute_review(review_id=seed.review.pk)
     row = {r.outcome: r for r in sof_tables(review=review_of(cast, seed))[0].rows}["Pain intensity (paired)"]
     assert row.participants == "Not reported (3 RCTs)"
+
+
+def test_a_rating_made_on_other_data_says_so_and_cannot_be_signed_off_until_saved_again(cast, ketamine, web):
+    seed = ketamine
+    rating = accept_proposals(cast, seed, view_of(cast, seed, seed.pain))
+    kw = {"review_id": seed.review.pk, "comparison_id": seed.comparison.pk, "outcome_id": seed.pain.pk}
+    signed = services.certainty_sign_off(user=cast.bob, version=rating.version, **kw)
+    assert not view_of(cast, seed, seed.pain).data_changed
+    consensus_data(cast, seed, seed.hardy, [pain(seed, 3.1, 2.2, 75, 4.1, 2.3, 74)])  # a corrected mean
+    synthesis_services.recompute_review(review_id=seed.review.pk)
+    view = view_of(cast, seed, seed.pain)
+    assert view.data_changed and view.status == "signed_off"
+    page = web("bob").get(reverse("certainty:rate", args=[seed.review.pk, seed.comparison.pk, seed.pain.pk]))
+    assert "changed since this rating was saved and signed off" in page.content.decode()
+    detail = web("bob").get(reverse("api-certainty-detail", args=[seed.review.pk, seed.comparison.pk, seed.pain.pk]))
+    assert detail.json()["data_changed"] is True
+    row = {r.outcome: r for r in sof_tables(review=review_of(cast, seed))[0].rows}["Pain intensity"]
+    assert row.comments.startswith("Rated before the outcome's data last changed")
+    saved = save(cast, seed, seed.pain, signed.version, comments="Checked against the corrected mean.")
+    with pytest.raises(ValidationError):  # nothing stops the save; the sign-off needs a rating of these data
+        Analysis.objects.filter(pk=view.analysis.pk).update(input_hash="something else")
+        services.certainty_sign_off(user=cast.bob, version=saved.version, **kw)
+    Analysis.objects.filter(pk=view.analysis.pk).update(input_hash=saved.rated_input_hash)
+    assert services.certainty_sign_off(user=cast.bob, version=saved.version, **kw).status == "signed_off"

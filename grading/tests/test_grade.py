@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -204,11 +205,21 @@ def _pooled(i2: float | None, intervals: list[tuple[float, float]], **extra: Any
     }
 
 
-@pytest.mark.parametrize(("i2", "change"), [(0.0, 0), (49.9, 0), (50.0, -1), (74.9, -1), (75.0, -2), (92.0, -2)])
-def test_inconsistency_i2_bands(i2: float, change: int) -> None:
+@pytest.mark.parametrize(
+    ("i2", "change", "shown"),
+    [
+        (0.0, 0, "0%"),
+        (49.9, 0, "49.9%"),  # not "50%" beside "below the 50%"
+        (50.0, -1, "50%"),
+        (74.9, -1, "74.9%"),  # not "75%" beside a −1 for I² below 75%
+        (75.0, -2, "75%"),
+        (92.0, -2, "92%"),
+    ],
+)
+def test_inconsistency_i2_bands(i2: float, change: int, shown: str) -> None:
     proposal = propose_inconsistency(_pooled(i2, [(0.5, 1.2), (0.7, 1.1)]))
     assert proposal.change == change
-    assert f"I² = {i2:.0f}%" in proposal.reasons[0]
+    assert proposal.reasons[0].startswith(f"I² = {shown}, ")
     assert "tau²" in proposal.reasons[0]
 
 
@@ -449,3 +460,251 @@ def test_imprecision_uses_given_control_risk() -> None:
     proposal = propose_imprecision(result, control_risk=0.05)
     assert "control risk of 5.0%" in " ".join(proposal.reasons)
     assert f"optimal information size of {optimal_information_size(control_risk=0.05):,}" in " ".join(proposal.reasons)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Absolute effects at the edges: infinite or zero odds ratios, clipping, thousands
+
+
+def test_absolute_effects_or_with_an_infinite_upper_bound_reaches_a_risk_of_1() -> None:
+    # ACR 0.2, OR 0.89: 0.178 / 0.978 = 0.182 → 182; OR 0.2: 0.04 / 0.84 = 0.0476 → 48; OR ∞ → risk 1.
+    effects = absolute_effects("OR", 0.89, 0.2, math.inf, 0.2)
+    assert effects["text"] == "182 per 1,000 (48 to 1,000)"
+    low, estimate, high = (
+        effects["intervention_ci_low_per_1000"],
+        effects["intervention_per_1000"],
+        effects["intervention_ci_high_per_1000"],
+    )
+    assert low <= estimate <= high
+    assert effects["difference_text"] == "18 fewer per 1,000 (152 fewer to 800 more)"
+    assert effects["clipped"] is False
+
+
+def test_absolute_effects_or_of_zero_at_a_control_risk_of_1() -> None:
+    # ACR 1: any positive OR keeps the risk at 1 (odds ∞); OR 0 is risk 0, not 0/0.
+    effects = absolute_effects("OR", 0.5, 0.0, 2.0, 1.0)
+    assert effects["text"] == "1,000 per 1,000 (0 to 1,000)"
+    assert effects["difference_text"] == "0 fewer per 1,000 (1,000 fewer to 0 more)"
+    assert absolute_effects("OR", 0.0, 0.0, 0.5, 0.3)["intervention_per_1000"] == 0
+
+
+@pytest.mark.parametrize(
+    ("measure", "estimate", "low", "high", "named"),
+    [
+        ("OR", math.nan, 0.5, 2.0, "estimate nan"),
+        ("RR", 0.8, math.nan, 1.2, "ci_low nan"),
+        ("RD", -0.1, -0.2, math.inf, "ci_high inf"),
+        ("OR", 0.8, -0.5, 1.2, "ci_low -0.5"),
+    ],
+)
+def test_absolute_effects_reject_values_without_a_risk(
+    measure: str, estimate: float, low: float, high: float, named: str
+) -> None:
+    with pytest.raises(GradeInputError, match=named):
+        absolute_effects(measure, estimate, low, high, 0.2)
+
+
+def test_absolute_effects_texts_separate_thousands() -> None:
+    effects = absolute_effects("RD", -1.0, -1.0, -0.5, 1.0)
+    assert effects["text"] == "0 per 1,000 (0 to 500)"
+    assert effects["difference_text"] == "1,000 fewer per 1,000 (1,000 fewer to 500 fewer)"
+    # RR 2.5 (1.5 to 4) at 50%: 1.25, 0.75 and 2.0 → clipped to 1,000 per 1,000 where above 1.
+    rr = absolute_effects("RR", 2.5, 1.5, 4.0, 0.5)
+    assert rr["text"] == "1,000 per 1,000 (750 to 1,000)"
+    assert rr["difference_text"] == "500 more per 1,000 (250 more to 500 more)"
+    assert rr["clipped"] is True
+
+
+def test_absolute_effects_rd_difference_is_the_rd_and_only_the_risk_is_clipped() -> None:
+    # GRADEpro: RD −0.10 (−0.20 to 0.00) at a control risk of 5%.
+    effects = absolute_effects("RD", -0.10, -0.20, 0.0, 0.05)
+    assert effects["difference_text"] == "100 fewer per 1,000 (200 fewer to 0 fewer)"
+    assert (
+        effects["difference_per_1000"],
+        effects["difference_ci_low_per_1000"],
+        effects["difference_ci_high_per_1000"],
+    ) == (-100, -200, 0)
+    assert effects["text"] == "0 per 1,000 (0 to 50)"  # 5% − 10% and 5% − 20% clipped to 0
+    assert effects["clipped"] is True
+    inside = absolute_effects("RD", -0.03, -0.05, -0.01, 0.10)
+    assert inside["clipped"] is False
+    assert inside["difference_text"] == "30 fewer per 1,000 (50 fewer to 10 fewer)"
+    assert absolute_effects("RR", 0.49, 0.34, 0.70, 0.05)["clipped"] is False
+
+
+def test_absolute_effects_direction_of_zero_differences_follows_the_effect() -> None:
+    # A control risk of 0 gives no absolute difference, but RR 5.00 (0.29 to 86.0) still points both ways.
+    effects = absolute_effects("RR", 5.0, 0.29, 86.0, 0.0)
+    assert effects["text"] == "0 per 1,000 (0 to 0)"
+    assert effects["difference_text"] == "0 more per 1,000 (0 fewer to 0 more)"
+    assert absolute_effects("RR", 5.0, 0.29, math.inf, 0.0)["text"] == "0 per 1,000 (0 to 0)"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Imprecision when the optimal information size cannot be computed
+
+
+@pytest.mark.parametrize(("events_2", "control_risk", "shown"), [(0, None, "0%"), (200, 0.0, "0%"), (200, 1.0, "100%")])
+def test_imprecision_with_a_control_risk_of_0_or_1_keeps_the_ci_criterion(
+    events_2: int, control_risk: float | None, shown: str
+) -> None:
+    crossing = propose_imprecision(_dichotomous(0.80, 1.10, 1000, events_2, 1000), control_risk=control_risk)
+    assert crossing.change == -1
+    text = " ".join(crossing.reasons)
+    assert "95% CI 0.80 to 1.10 includes no effect (1.00)" in text
+    assert f"optimal information size cannot be computed (control risk {shown})" in text
+    assert "fewer than the optimal information size" not in text
+    wide = propose_imprecision(_dichotomous(0.50, 1.60, 1000, events_2, 1000), control_risk=control_risk)
+    assert wide.change == -2
+    assert "appreciable benefit and appreciable harm" in " ".join(wide.reasons)
+    assert propose_imprecision(_dichotomous(0.60, 0.85, 1000, events_2, 1000), control_risk=control_risk).change == 0
+
+
+def _giv(*, ratio: bool, participants: int | None) -> dict[str, Any]:
+    rows = [
+        {"label": f"S{i}", "subgroup": "", "ci_low": 0.7, "ci_high": 1.2, "yi": -0.1, "se": 0.1, "total_1": None,
+         "total_2": None, "weight": 50.0}
+        for i in (1, 2)
+    ]  # fmt: skip
+    return {
+        "measure": "GIV",
+        "ratio": ratio,
+        "pooled": True,
+        "estimate": 0.9 if ratio else -0.1,
+        "ci_low": 0.75 if ratio else -0.3,
+        "ci_high": 1.08 if ratio else 0.1,
+        "participants": participants,
+        "events_2": None,
+        "total_2": None,
+        "per_study": rows,
+    }
+
+
+@pytest.mark.parametrize("ratio", [True, False])
+@pytest.mark.parametrize("participants", [None, 0])  # None from analyse(); 0 from a caller's sum of no totals
+def test_imprecision_without_reported_participants_skips_the_information_size(
+    ratio: bool, participants: int | None
+) -> None:
+    proposal = propose_imprecision(_giv(ratio=ratio, participants=participants))
+    text = " ".join(proposal.reasons)
+    assert proposal.change == -1  # the CI includes no effect; nothing is said about 0 participants
+    assert "Optimal information size not assessable: participants not reported." in proposal.reasons
+    assert "0 participants" not in text
+
+
+def test_imprecision_of_a_generic_inverse_variance_ratio_is_sized_as_a_ratio() -> None:
+    result = _giv(ratio=True, participants=4000)
+    proposal = propose_imprecision(result, control_risk=0.2)
+    text = " ".join(proposal.reasons)
+    assert "4,000 participants meet the optimal information size of 1,806" in text
+    assert "25% relative risk reduction from a control risk of 20.0%" in text
+    assert "SD" not in text
+    without = " ".join(propose_imprecision(result).reasons)
+    assert "No control-group risk to compute the optimal information size" in without
+    assert "SD" not in without
+    difference = " ".join(propose_imprecision(_giv(ratio=False, participants=4000)).reasons)
+    assert "4,000 participants meet the optimal information size of 786" in difference
+    assert "0.2 SD" in difference
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Multi-arm trials: one row per comparison of arms, the same label with different subgroups
+
+
+def _multi_arm() -> dict[str, Any]:
+    result = _ketamine()
+    low_dose, high_dose = (
+        {**result["per_study"][1], "label": "Mercadante 2000", "subgroup": dose, "total_1": 5, "total_2": 5}
+        for dose in ("low dose", "high dose")
+    )
+    result["per_study"] = [result["per_study"][0], low_dose, high_dose, result["per_study"][2]]
+    return result
+
+
+def test_multi_arm_imprecision_counts_results_and_studies() -> None:
+    result = {**_multi_arm(), "participants": None}
+    proposal = propose_imprecision(result)
+    text = " ".join(proposal.reasons)
+    assert "4 of 4 results (3 studies) have a 95% CI that includes no effect." in text
+    # 20 + (5 + 5 + 5 shared control) + 185: the shared control group counts once
+    assert "220 participants, fewer than the optimal information size of 786" in text
+    assert "3 of 3 studies have" in " ".join(propose_imprecision(_ketamine()).reasons)
+
+
+def test_multi_arm_egger_says_results_and_counts_studies() -> None:
+    proposal = propose_publication_bias(_multi_arm())
+    assert "(4 results with a standard error, from 3 studies)" in proposal.reasons[0]
+    rows = [
+        {"label": f"S{i}", "subgroup": "", "yi": y, "se": s}
+        for i, (y, s) in enumerate(zip(_EGGER_YI, _EGGER_SE, strict=True))
+    ]
+    # 13 results from 9 studies (four three-arm trials): too few studies for the test
+    for row, arm in zip(rows[9:], rows[:4], strict=True):
+        row["label"], row["subgroup"] = arm["label"], "second comparison"
+    few = propose_publication_bias({"per_study": rows})
+    assert few.change == 0
+    assert few.reasons[0].startswith("Egger's test not applicable with fewer than 10 studies (13 results")
+    # 13 results from 12 studies: the test runs, and says what it ran on
+    rows = [{**row, "label": f"S{i}", "subgroup": ""} for i, row in enumerate(rows)]
+    rows[12] = {**rows[12], "label": "S0", "subgroup": "second comparison"}
+    ran = propose_publication_bias({"per_study": rows})
+    assert "Egger's regression test on 13 results (12 studies)" in ran.reasons[0]
+
+
+def test_multi_arm_inconsistency_never_compares_a_study_with_itself() -> None:
+    result = _multi_arm()
+    result["per_study"][1] = {**result["per_study"][1], "ci_low": -4.0, "ci_high": -1.5}  # low dose
+    result["per_study"][2] = {**result["per_study"][2], "ci_low": 0.5, "ci_high": 2.5}  # high dose
+    proposal = propose_inconsistency(result)
+    text = " ".join(proposal.reasons)
+    assert "Mercadante 2000 and Mercadante 2000" not in text
+    assert proposal.reasons[-2] == (
+        "Confidence intervals do not overlap between Mercadante 2000 (low dose) and Parallel C 2018; "
+        "Mercadante 2000 (high dose) and Parallel C 2018."
+    )
+    assert proposal.change == -1
+    alone = {**result, "per_study": result["per_study"][1:3]}  # only the two comparisons of one trial
+    assert propose_inconsistency(alone) == propose_inconsistency(_pooled(None, [(0.3, 0.6)]))
+
+
+def test_multi_arm_inconsistency_within_one_study_is_not_rated_down() -> None:
+    result = _multi_arm()
+    result["per_study"][1] = {
+        **result["per_study"][1],
+        "ci_low": -2.9,
+        "ci_high": -1.1,
+    }  # the two doses do not overlap each other
+    result["per_study"][2] = {**result["per_study"][2], "ci_low": -0.8, "ci_high": 0.4}
+    proposal = propose_inconsistency(result)
+    assert proposal.change == 0
+    assert "The confidence intervals of all studies overlap." in proposal.reasons
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rounded numbers agree with the rule they are compared against
+
+
+@pytest.mark.parametrize(
+    ("i2", "shown", "change"), [(49.6, "49.6%", 0), (49.96, "49.9%", 0), (74.7, "74.7%", -1), (74.4, "74%", -1)]
+)
+def test_inconsistency_i2_never_rounds_onto_a_cut_off(i2: float, shown: str, change: int) -> None:
+    proposal = propose_inconsistency(_pooled(i2, [(0.5, 1.2), (0.7, 1.1)]))
+    assert proposal.change == change
+    assert proposal.reasons[0].startswith(f"I² = {shown}, tau²")
+
+
+def test_risk_of_bias_shares_never_round_onto_the_cut_off() -> None:
+    proposal = propose_risk_of_bias({"A": 49.6, "B": 50.4}, {"A": "high", "B": "low"})
+    assert proposal.change == 0
+    assert proposal.reasons[0] == (
+        "49.6% of the weight comes from studies at high risk of bias and 0% from studies at unclear risk or "
+        "with some concerns."
+    )
+    assert "(those at high or unclear risk carry 49.6%)" in proposal.reasons[1]
+    # 30.4% + 19.5% = 49.9%: the parts round to 30% and 20%, so the sum compared with 50% is quoted.
+    split = propose_risk_of_bias({"A": 30.4, "B": 19.5, "C": 50.1}, {"A": "high", "B": "unclear", "C": "low"})
+    assert split.change == 0
+    assert "carry 49.9%" in split.reasons[1]
+    serious = propose_risk_of_bias({"A": 30.0, "B": 20.0, "C": 50.0}, {"A": "high", "B": "unclear", "C": "low"})
+    assert serious.change == -1
+    assert "At least half of the information (50%)" in serious.reasons[1]
