@@ -145,7 +145,7 @@ def _effects(view: CertaintyView) -> tuple[str, str, str, str, str]:
     if not pooled:
         why = analysis.not_pooled_reason.strip().rstrip(".")
         comment = "Not pooled" + (f": {why}" if why else "") + ". " + _per_study_text(view) + "."
-        return risk_control, "Not pooled", "", "Not pooled", comment.strip()
+        return risk_control, "See comments", "", "Not pooled", comment.strip()
     if estimate is None or low is None or high is None:  # for the type checker: `pooled` says they are set
         return risk_control, "", "", "Not estimable", ""
     name = NAMES.get(measure, "Effect")

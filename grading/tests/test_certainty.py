@@ -155,6 +155,7 @@ def test_summary_of_findings_of_the_seed_review(cast, ketamine):
     assert (pain_row.certainty_symbols, pain_row.certainty_label) == ("⊕◯◯◯", "Very low")
     assert pain_row.participants == "179 (3 RCTs)"
     assert pain_row.relative_effect == "Not pooled" and NOT_POOLED in pain_row.comments
+    assert pain_row.risk_intervention == "See comments"
     assert "Yang 1996: MD −0.90 (−2.17 to 0.37)" in pain_row.comments
     assert "Mercadante 2000 (0.5 mg/kg): MD −1.40" in pain_row.comments
     assert pain_row.risk_control.startswith("The mean pain intensity ranged across control groups from 3.9 to 5.0")
