@@ -408,8 +408,9 @@ def propose_imprecision(
         very_wide = crosses and _appreciable_both(low, high, ratio=ratio, threshold=threshold)
         if very_wide:
             reasons.append(f"The {interval} includes both appreciable benefit and appreciable harm.")
-        if threshold is not None and not crosses and low < threshold < high:
-            reasons.append(f"The {interval} crosses the decision threshold {_fmt(threshold)}.")
+        crossed = [t for t in _thresholds(threshold, ratio=ratio) if low < t < high] if not crosses else []
+        if crossed:
+            reasons.append(f"The {interval} crosses the decision threshold {_fmt(crossed[0])}.")
             crosses_threshold = True
     else:
         rows = [(study, i) for study in _studies(result) if (i := _interval(study)) is not None]
@@ -468,6 +469,15 @@ def propose_imprecision(
             reasons.append(f"{participants:,} participants meet the optimal information size of {ois:,} for {basis}.")
     reasons.append("Rules: GRADE guidelines 6 (Guyatt et al. 2011), CI and optimal information size criteria.")
     return Proposal("imprecision", change, reasons)
+
+
+def _thresholds(threshold: float | None, *, ratio: bool) -> list[float]:
+    """A threshold is one of benefit and harm alike: t and 1/t for ratios, −|t| and +|t| for differences."""
+    if threshold is None:
+        return []
+    if ratio:
+        return sorted({threshold, 1 / threshold}) if threshold > 0 and threshold != 1 else []
+    return sorted({-abs(threshold), abs(threshold)}) if threshold != 0 else []
 
 
 def _appreciable_both(low: float, high: float, *, ratio: bool, threshold: float | None) -> bool:

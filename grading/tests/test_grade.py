@@ -708,3 +708,15 @@ def test_risk_of_bias_shares_never_round_onto_the_cut_off() -> None:
     serious = propose_risk_of_bias({"A": 30.0, "B": 20.0, "C": 50.0}, {"A": "high", "B": "unclear", "C": "low"})
     assert serious.change == -1
     assert "At least half of the information (50%)" in serious.reasons[1]
+
+
+def test_imprecision_threshold_counts_on_the_side_of_benefit_and_of_harm() -> None:
+    base = {"pooled": True, "participants": 5000, "per_study": [], "events_2": 500, "total_2": 2500}
+    md = {**base, "measure": "MD", "ratio": False, "estimate": -1.2, "ci_low": -2.0, "ci_high": -0.5}
+    proposal = propose_imprecision(md, threshold=1.0)  # the CI holds −1, a minimal important benefit
+    assert proposal.change == -1 and "threshold -1.00" in " ".join(proposal.reasons)
+    assert propose_imprecision({**md, "ci_low": -0.9, "ci_high": -0.5}, threshold=1.0).change == 0
+    rr = {**base, "measure": "RR", "ratio": True, "estimate": 1.3, "ci_low": 1.1, "ci_high": 1.5}
+    proposal = propose_imprecision(rr, threshold=0.8)  # 0.8 for benefit is 1.25 for harm
+    assert proposal.change == -1 and "threshold 1.25" in " ".join(proposal.reasons)
+    assert propose_imprecision({**rr, "ci_low": 1.3, "ci_high": 1.6}, threshold=0.8).change == 0
