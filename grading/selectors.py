@@ -49,23 +49,32 @@ def discrepancy_list(*, review: Review, status: str = "") -> QuerySet[RobDiscrep
     return found.filter(status=status) if status else found
 
 
-def rob_for_analysis(*, review: Review, study_ids: Iterable[int], outcome_id: int | None = None) -> dict[str, str]:
-    """{study label: overall judgement of its consensus} for the studies given, for GRADE's risk-of-bias proposal.
-    With `outcome_id`, that outcome's consensus is preferred over the study-level one. Studies without a
-    consensus overall judgement are left out."""
+def consensus_overall(*, review: Review) -> dict[tuple[int, int | None], str]:
+    """{(study id, outcome id or None): overall judgement of the consensus}, in one query; nothing for a member
+    who may not read the consensus (blinding)."""
     if not sees_all(review):
-        return {}  # the consensus is not the member's to read while assessment is blinded
-    rows = (
-        RobAssessment.objects.filter(review=review, study_id__in=list(study_ids), assessor__isnull=True)
-        .exclude(overall="")
-        .select_related("study")
-    )
-    found: dict[str, str] = {}
-    for row in rows.order_by("study__label", "outcome_id"):
-        if row.outcome_id is None and row.study.label not in found:
-            found[row.study.label] = row.overall
-        elif outcome_id is not None and row.outcome_id == outcome_id:
-            found[row.study.label] = row.overall
+        return {}
+    rows = RobAssessment.objects.filter(review=review, assessor__isnull=True).exclude(overall="")
+    return {
+        (study, outcome): overall for study, outcome, overall in rows.values_list("study_id", "outcome_id", "overall")
+    }
+
+
+def overall_at(overall: dict[tuple[int, int | None], str], study_id: int, outcome_id: int | None) -> str:
+    """A study's consensus overall judgement for one outcome: the outcome's own assessment where there is one, else
+    the study-level one ("" if neither)."""
+    found = overall.get((study_id, outcome_id)) if outcome_id is not None else None
+    return found or overall.get((study_id, None), "")
+
+
+def rob_for_analysis(*, review: Review, study_ids: Iterable[int], outcome_id: int | None = None) -> dict[str, str]:
+    """{study label: consensus overall judgement} for the studies given (see `overall_at`); studies without one
+    are left out, and nothing is returned to a blinded member."""
+    overall = consensus_overall(review=review)
+    found = {}
+    for study in Study.objects.filter(review=review, pk__in=list(study_ids)).order_by("label"):
+        if judgement := overall_at(overall, study.pk, outcome_id):
+            found[study.label] = judgement
     return found
 
 

@@ -109,29 +109,17 @@ class _Context:
 
     @classmethod
     def load(cls, review: Review) -> _Context:
-        sees_rob = rob_selectors.sees_all(review)
-        rob: dict[tuple[int, int | None], str] = {}
-        if sees_rob:
-            rows = RobAssessment.objects.filter(review=review, assessor__isnull=True).exclude(overall="")
-            rob = {
-                (study, outcome): overall
-                for study, outcome, overall in rows.values_list("study_id", "outcome_id", "overall")
-            }
         return cls(
             studies={s.label: s for s in Study.objects.filter(review=review)},
-            rob=rob,
-            sees_rob=sees_rob,
+            rob=rob_selectors.consensus_overall(review=review),
+            sees_rob=rob_selectors.sees_all(review),
             rob_tool=rob_selectors.settings_for(review).tool,
         )
 
     def judged(self, studies: dict[str, Study], outcome_id: int) -> dict[str, str]:
-        """{label: consensus overall}: the outcome's own assessment where there is one, else the study's."""
-        found = {}
-        for label, study in studies.items():
-            overall = self.rob.get((study.pk, outcome_id)) or self.rob.get((study.pk, None))
-            if overall:
-                found[label] = overall
-        return found
+        """{label: consensus overall} of these studies at this outcome (`grading.selectors.overall_at`)."""
+        found = {label: rob_selectors.overall_at(self.rob, study.pk, outcome_id) for label, study in studies.items()}
+        return {label: overall for label, overall in found.items() if overall}
 
 
 def _studies_of(context: _Context, result: dict[str, Any]) -> dict[str, Study]:

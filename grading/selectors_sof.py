@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterable
+from dataclasses import asdict
 from typing import Any
 
 from core.figures import bound, number
@@ -234,6 +235,4 @@ def sof_tables(*, review: Review, comparison_id: int | str | None = None) -> lis
 
 
 def sof_json(tables: list[SofTable]) -> list[dict[str, Any]]:
-    from dataclasses import asdict
-
     return [asdict(table) for table in tables]
