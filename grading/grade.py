@@ -546,16 +546,28 @@ def propose_publication_bias(result: Mapping[str, Any]) -> Proposal:
 
 
 def control_risk_from(result: Mapping[str, Any]) -> float | None:
-    """The "study population" control risk: Σ events / Σ participants in the control groups (GRADE Handbook 5.2)."""
-    events, total = _number(result.get("events_2")), _number(result.get("total_2"))
-    if events is None or total is None:
-        studies = _studies(result)
-        pairs = [(_number(s.get("events_2")), _number(s.get("total_2"))) for s in studies]
-        if not pairs or any(e is None or t is None for e, t in pairs):
-            return None
-        events = sum(e for e, _ in pairs if e is not None)
-        total = sum(t for _, t in pairs if t is not None)
-    if total <= 0:
+    """The "study population" control risk: Σ events / Σ participants in the control groups (GRADE Handbook 5.2),
+    each study's control group once. From the per-study rows when each analysed row reports its control group: a
+    control group shared by several arms of one study (rows with the same label) counts once, where the analysis's
+    totals count it once per arm; studies without events in either group count (rows left out for incomplete data
+    do not). Otherwise from the result's totals."""
+    rows = [
+        row for row in result.get("per_study") or [] if not str(row.get("excluded") or "").startswith("incomplete data")
+    ]
+    groups: dict[str, tuple[float, float]] = {}
+    for i, row in enumerate(rows):
+        events, total = _number(row.get("events_2")), _number(row.get("total_2"))
+        if events is None or total is None:
+            groups = {}
+            break
+        key = str(row["label"]) if row.get("label") is not None else f"#{i}"
+        if total > groups.get(key, (0.0, -1.0))[1]:
+            groups[key] = (events, total)
+    if groups:
+        events, total = sum(e for e, _ in groups.values()), sum(t for _, t in groups.values())
+    else:
+        events, total = _number(result.get("events_2")), _number(result.get("total_2"))
+    if events is None or total is None or total <= 0:
         return None
     return events / total
 

@@ -168,22 +168,6 @@ def weights_and_participants(
     return weights, participants
 
 
-def control_risk_of(result: dict[str, Any]) -> float | None:
-    """The study population's risk with the comparison (GRADE Handbook 5.2): events over participants in the
-    control groups, each study's control group once (the analysis's totals count a control group shared by
-    several arms once per arm)."""
-    events: dict[str, int] = {}
-    totals: dict[str, int] = {}
-    for row in analysed_rows(result):
-        label, e, n = str(row.get("label")), row.get("events_2"), row.get("total_2")
-        if e is None or n is None:
-            continue
-        if int(n) > totals.get(label, -1):
-            events[label], totals[label] = int(e), int(n)
-    total = sum(totals.values())
-    return sum(events.values()) / total if total > 0 else None
-
-
 def total_participants(participants: dict[str, int | None]) -> int | None:
     known = [n for n in participants.values() if n is not None]
     return sum(known) if known else None
@@ -257,7 +241,7 @@ def proposals_for(
         "indirectness", None, ["Judged by the team: compare the studies' populations, interventions and outcomes."]
     )
     threshold = rating.imprecision_threshold if rating else None
-    control = rating.assumed_risk if rating and rating.assumed_risk is not None else control_risk_of(result)
+    control = rating.assumed_risk if rating and rating.assumed_risk is not None else grade.control_risk_from(result)
     if result.get("measure") not in ("RR", "OR", "RD"):
         control = None
     # The participants as counted here (crossover participants and shared control groups once), not the

@@ -23,7 +23,6 @@ from grading.selectors_certainty import (
     CertaintyView,
     analysed_rows,
     certainty_list,
-    control_risk_of,
     total_participants,
     weights_and_participants,
 )
@@ -124,7 +123,7 @@ def _effects(view: CertaintyView) -> tuple[str, str, str, str, str]:
     pooled = chose_pooling and estimate is not None and low is not None and high is not None
     control = view.rating.assumed_risk if view.rating and view.rating.assumed_risk is not None else None
     if control is None and measure in ("RR", "OR", "RD"):
-        control = control_risk_of(result)
+        control = grade.control_risk_from(result)
     risk_control = ""
     if measure in ("RR", "OR", "RD") and control is not None:
         risk_control = f"{_per_1000(control):,} per 1,000"

@@ -541,3 +541,21 @@ def test_a_rating_made_on_other_data_says_so_and_cannot_be_signed_off_until_save
         services.certainty_sign_off(user=cast.bob, version=saved.version, **kw)
     Analysis.objects.filter(pk=view.analysis.pk).update(input_hash=saved.rated_input_hash)
     assert services.certainty_sign_off(user=cast.bob, version=saved.version, **kw).status == "signed_off"
+
+
+def test_only_editors_and_owners_rate_and_sign_off_on_the_pages(cast, ketamine, web):
+    from extraction.models import ExtractionSettings
+    from grading.models import RobSettings
+
+    seed = ketamine
+    rating = accept_proposals(cast, seed, view_of(cast, seed, seed.pain))
+    ExtractionSettings.objects.update_or_create(review=seed.review, defaults={"blinded": False})
+    RobSettings.objects.filter(review=seed.review).update(blinded=False)  # carol may read, not write
+    spot = [seed.review.pk, seed.comparison.pk, seed.pain.pk]
+    page = web("carol").get(reverse("certainty:rate", args=spot)).content.decode()
+    assert 'id="certainty-form"' not in page and "Sign off" not in page
+    assert web("carol").post(reverse("certainty:rate", args=spot), {"version": 1, "comments": "x"}).status_code == 403
+    assert web("carol").post(reverse("certainty:sign_off", args=spot), {"version": 1}).status_code == 403
+    assert web("dave").post(reverse("certainty:sign_off", args=spot), {"version": 1}).status_code == 404
+    rating.refresh_from_db()
+    assert (rating.status, rating.version, rating.comments) == ("draft", 1, "")

@@ -720,3 +720,15 @@ def test_imprecision_threshold_counts_on_the_side_of_benefit_and_of_harm() -> No
     proposal = propose_imprecision(rr, threshold=0.8)  # 0.8 for benefit is 1.25 for harm
     assert proposal.change == -1 and "threshold 1.25" in " ".join(proposal.reasons)
     assert propose_imprecision({**rr, "ci_low": 1.3, "ci_high": 1.6}, threshold=0.8).change == 0
+
+
+def test_control_risk_counts_a_control_group_shared_by_two_arms_once() -> None:
+    rows = [
+        {"label": "Mercadante 2000", "subgroup": "0.25 mg/kg", "events_2": 3, "total_2": 10},
+        {"label": "Mercadante 2000", "subgroup": "0.5 mg/kg", "events_2": 3, "total_2": 10},
+        {"label": "Yang 1996", "events_2": 0, "total_2": 20, "excluded": "no events in either group"},
+        {"label": "Hardy 2012", "events_2": 2, "total_2": 74},
+        {"label": "Late 2020", "events_2": None, "total_2": None, "excluded": "incomplete data (events_2 missing)"},
+    ]
+    result = {"events_2": 8, "total_2": 114, "per_study": rows}  # the analysis's totals count the placebo twice
+    assert control_risk_from(result) == pytest.approx(5 / 104)
