@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("synthesis.api_urls")),
     path("", include("grading.api_urls")),
     path("", include("grading.api_urls_certainty")),
+    path("", include("exports.api_urls")),
 ]
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
     path("reviews/", include("synthesis.urls")),
     path("reviews/", include("grading.urls")),
     path("reviews/", include("grading.urls_certainty")),
+    path("reviews/", include("exports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

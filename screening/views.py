@@ -21,6 +21,7 @@ from reviews.selectors import review_get_for_user
 from screening import selectors, services
 from screening.models import Choice, FullText, ScreeningSettings, Stage
 from screening.prisma import check, render_svg
+from screening.prisma_png import render_png
 
 Role = Membership.Role
 
@@ -244,6 +245,10 @@ def prisma(request: HttpRequest, review_id: int) -> HttpResponse:
     if request.GET.get("download") == "svg":
         response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="prisma-review-{review.pk}.svg"'
+        return response
+    if request.GET.get("download") == "png":
+        response = HttpResponse(render_png(svg), content_type="image/png")
+        response["Content-Disposition"] = f'attachment; filename="prisma-review-{review.pk}.png"'
         return response
     # Agreement as the worker last computed it (the API's endpoint computes it fresh): no scan of every
     # decision on each page view.

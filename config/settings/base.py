@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "extraction",
     "synthesis",
     "grading",
+    "exports",
 ]
 
 MIDDLEWARE = [
