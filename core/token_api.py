@@ -6,17 +6,17 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 
+from core.throttling import AuthThrottle, AuthUsernameThrottle
 
-class AuthThrottle(AnonRateThrottle):
-    scope = "auth"
+__all__ = ["AuthThrottle", "TokenView"]
 
 
 class TokenView(ObtainAuthToken):
-    """Exchange a username and password for an API token."""
+    """Exchange a username and password for an API token. Limited per client address and per username, in
+    one budget with the login page (core.throttling)."""
 
-    throttle_classes = [AuthThrottle]
+    throttle_classes = [AuthThrottle, AuthUsernameThrottle]
 
     @extend_schema(
         request=inline_serializer(

@@ -18,8 +18,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import Pagination
+from core.api import PAGE_PARAMETERS, Pagination, page_of
+from core.filters import filter_parameters, filter_queryset
 from extraction import selectors
+from extraction.filters import StudyFilter
 from extraction.models import (
     Arm,
     ExtractionForm,
@@ -97,7 +99,9 @@ class ReportChangeSerializer(serializers.Serializer):
 class StudySerializer(serializers.ModelSerializer):
     reports = ReportSerializer(many=True, read_only=True)
     arms = ArmSerializer(many=True, read_only=True)
-    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Study
@@ -184,12 +188,15 @@ def version_and_changes(validated: dict[str, Any]) -> tuple[int, dict[str, Any]]
 class StudyListView(APIView):
     @doc(
         summary="The review's studies with their reports and arms (members)",
-        responses={200: StudySerializer(many=True), **ERRORS},
+        parameters=[*filter_parameters(StudyFilter), *PAGE_PARAMETERS],
+        responses={200: page_of(StudySerializer), **ERRORS},
     )
     def get(self, request: Request, review_pk: int) -> Response:
         review = member_review(request, review_pk)
         paginator = Pagination()
-        studies = selectors.study_list(review=review).select_related("created_by")
+        studies = filter_queryset(
+            request, selectors.study_list(review=review).select_related("created_by"), StudyFilter
+        )
         page = paginator.paginate_queryset(studies, request, view=self)
         return paginator.get_paginated_response(StudySerializer(page, many=True).data)
 
@@ -209,6 +216,20 @@ class StudyListView(APIView):
         )  # fmt: skip
         found = selectors.study_get(review=review, study_id=study.pk)
         return Response(StudySerializer(found).data, status=status.HTTP_201_CREATED)
+
+
+class StudiesFromIncludedView(APIView):
+    @doc(
+        summary="Make one study for each record included at full text that reports no study yet (editor, owner); "
+        "the studies made, none when every included record has its study",
+        request=None,
+        responses={201: StudySerializer(many=True), **ERRORS},
+    )
+    def post(self, request: Request, review_pk: int) -> Response:
+        review = member_review(request, review_pk, Role.EDITOR)
+        made = study_services.studies_create_from_included(user=request.user, review_id=review.pk)
+        studies = selectors.study_list(review=review).filter(pk__in=[s.pk for s in made]).select_related("created_by")
+        return Response(StudySerializer(studies, many=True).data, status=status.HTTP_201_CREATED)
 
 
 class StudyDetailView(APIView):

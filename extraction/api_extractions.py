@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import Pagination
+from core.api import PAGE_PARAMETERS, Pagination, page_of
 from extraction import selectors
 from extraction.api import VERSION_HELP, doc, member_review
 from extraction.models import ALL_DATA_FIELDS, Discrepancy, Extraction, ExtractionForm, FieldValue, OutcomeData, Study
@@ -93,7 +93,7 @@ class FormRefSerializer(serializers.ModelSerializer):
 class ExtractionSerializer(serializers.ModelSerializer):
     form = FormRefSerializer(read_only=True)
     reviewer: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, help_text="null for the study's consensus."
+        slug_field="username", read_only=True, allow_null=True, help_text="null for the study's consensus."
     )
     values = serializers.SerializerMethodField(
         help_text="Field key → value; a per-arm field as `key@<arm id>`. Numbers of decimal fields are strings."
@@ -241,6 +241,42 @@ class ExtractionDetailView(APIView):
         return Response(serialize_extraction(_readable(review, request.user, study_pk, pk)))
 
 
+class ExtractionChangeHistorySerializer(serializers.Serializer):
+    when = serializers.DateTimeField(read_only=True)
+    who = serializers.CharField(read_only=True, help_text="A username, or the worker for values both agreed on.")
+    what = serializers.CharField(read_only=True, help_text="The field (and arm), or the outcome-data cell.")
+    old = serializers.CharField(read_only=True, help_text="As displayed; empty when there was none.")
+    new = serializers.CharField(read_only=True, help_text="As displayed; empty when removed.")
+
+
+class ExtractionHistoryView(APIView):
+    @doc(
+        summary="Every change of the extraction's values and outcome data, newest first (at most 500): who, when, "
+        "from what to what (whoever may read the extraction)",
+        responses={200: ExtractionChangeHistorySerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request, review_pk: int, study_pk: int, pk: int) -> Response:
+        review = member_review(request, review_pk)
+        extraction = _readable(review, request.user, study_pk, pk)
+        changes = selectors.value_history(extraction=extraction)
+        return Response(ExtractionChangeHistorySerializer(changes, many=True).data)
+
+
+class ExtractionUpgradeView(APIView):
+    @doc(
+        summary="Move the extraction to the published version of its form: values of fields and arms that remain "
+        "carry over, the old one stays readable (mine; the consensus: editor, owner). The current one if it is "
+        "already on the published version",
+        request=None,
+        responses={200: ExtractionSerializer, **ERRORS},
+    )
+    def post(self, request: Request, review_pk: int, study_pk: int, pk: int) -> Response:
+        review = member_review(request, review_pk)
+        extraction = _readable(review, request.user, study_pk, pk)
+        moved = extracting.extraction_upgrade(user=request.user, review_id=review.pk, extraction_id=extraction.pk)
+        return Response(serialize_extraction(_readable(review, request.user, study_pk, moved.pk)))
+
+
 # --- outcome data ---------------------------------------------------------------------------------------------
 
 
@@ -322,7 +358,9 @@ class OutcomeDataView(APIView):
 
 class DiscrepancySerializer(serializers.ModelSerializer):
     study_label = serializers.CharField(source="study.label", read_only=True)
-    resolved_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    resolved_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     values = serializers.JSONField(read_only=True, help_text="Each reviewer's value by username.")
     resolution = serializers.JSONField(read_only=True, help_text="The consensus value once resolved.")
 
@@ -353,8 +391,8 @@ class DiscrepancyResolveSerializer(serializers.Serializer):
 class DiscrepancyListView(APIView):
     @doc(
         summary="Where the reviewers' extractions differ (editor, owner)",
-        parameters=[DiscrepancyFilterSerializer],
-        responses={200: DiscrepancySerializer(many=True), **ERRORS},
+        parameters=[DiscrepancyFilterSerializer, *PAGE_PARAMETERS],
+        responses={200: page_of(DiscrepancySerializer), **ERRORS},
     )
     def get(self, request: Request, review_pk: int) -> Response:
         review = member_review(request, review_pk, Role.EDITOR)

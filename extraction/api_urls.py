@@ -9,6 +9,7 @@ STUDY = f"{REVIEW}/studies/<int:study_pk>"
 
 urlpatterns = [
     path(f"{REVIEW}/studies/", api.StudyListView.as_view(), name="api-study-list"),
+    path(f"{REVIEW}/studies/from-included/", api.StudiesFromIncludedView.as_view(), name="api-studies-from-included"),
     path(f"{REVIEW}/studies/<int:pk>/", api.StudyDetailView.as_view(), name="api-study-detail"),
     path(f"{STUDY}/reports/", api.ReportListView.as_view(), name="api-report-list"),
     path(f"{STUDY}/reports/<int:record_pk>/", api.ReportDetailView.as_view(), name="api-report-detail"),
@@ -17,6 +18,16 @@ urlpatterns = [
     path(f"{STUDY}/extractions/", api_extractions.ExtractionListView.as_view(), name="api-extraction-list"),
     path(
         f"{STUDY}/extractions/<int:pk>/", api_extractions.ExtractionDetailView.as_view(), name="api-extraction-detail"
+    ),
+    path(
+        f"{STUDY}/extractions/<int:pk>/history/",
+        api_extractions.ExtractionHistoryView.as_view(),
+        name="api-extraction-history",
+    ),
+    path(
+        f"{STUDY}/extractions/<int:pk>/upgrade/",
+        api_extractions.ExtractionUpgradeView.as_view(),
+        name="api-extraction-upgrade",
     ),
     path(f"{STUDY}/outcome-data/", api_extractions.OutcomeDataView.as_view(), name="api-outcome-data"),
     path(f"{REVIEW}/outcomes/", api_outcomes.OutcomeListView.as_view(), name="api-outcome-list"),

@@ -311,7 +311,10 @@ class SummaryOfFindingsView(APIView):
             OpenApiParameter("comparison", OpenApiTypes.INT, description="Only this comparison."),
         ],
         responses={
-            (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="A list of tables."),
+            (200, "application/json"): OpenApiResponse(
+                {"type": "array", "items": {"type": "object", "additionalProperties": {}}},
+                description="A list of tables, one per comparison.",
+            ),
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="UTF-8 with a BOM, formula-safe."),
             (200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="A standalone HTML document."),
             (200, DOCX_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="A Word document."),
@@ -323,7 +326,10 @@ class SummaryOfFindingsView(APIView):
         wanted = request.query_params.get("format") or "json"
         if wanted not in FORMATS:
             raise ValidationError({"format": f"Choose one of {', '.join(FORMATS)}."})
-        tables = sof_tables(review=review, comparison_id=request.query_params.get("comparison"))
+        comparison = request.query_params.get("comparison") or None
+        if comparison is not None and not comparison.isdigit():
+            raise ValidationError({"comparison": "The id of a comparison: a whole number."})
+        tables = sof_tables(review=review, comparison_id=comparison)
         if wanted == "json":
             return Response(sof_json(tables))
         return download(review, tables, wanted)

@@ -118,7 +118,10 @@ class RobJudgementSerializer(serializers.ModelSerializer):
         read_only=True, help_text="Why the judgement differs from the proposal (empty when it follows it)."
     )
     updated_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, help_text="null on a consensus row: the worker wrote what both agreed."
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="null on a consensus row: the worker wrote what both agreed.",
     )
 
     class Meta:
@@ -143,7 +146,7 @@ class RobAssessmentSerializer(serializers.ModelSerializer):
     )
     outcome_name = serializers.CharField(source="outcome.name", read_only=True, allow_null=True, default=None)
     assessor: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, help_text="null for the consensus."
+        slug_field="username", read_only=True, allow_null=True, help_text="null for the consensus."
     )
     consensus = serializers.BooleanField(source="is_consensus", read_only=True)
     status = serializers.ChoiceField(choices=ASSESSMENT_STATUSES, read_only=True)
@@ -301,7 +304,9 @@ class RobDiscrepancySerializer(serializers.ModelSerializer):
         child=serializers.CharField(), read_only=True, help_text="Each assessor's final judgement by username."
     )
     status = serializers.ChoiceField(choices=DISCREPANCY_STATUSES, read_only=True)
-    resolved_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    resolved_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = RobDiscrepancy

@@ -5,6 +5,7 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -22,7 +23,9 @@ ERRORS = {
 
 
 class ReviewSerializer(serializers.ModelSerializer):
-    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     my_role = serializers.CharField(read_only=True, help_text="Your role in this review.")
     member_count = serializers.IntegerField(read_only=True)
     version = serializers.IntegerField(
@@ -61,6 +64,7 @@ class MembershipRoleSerializer(serializers.ModelSerializer):
     class Meta:
         model = Membership
         fields = ["role"]
+        extra_kwargs = {"role": {"required": True}}  # the model's default would make `{}` a change to nothing
 
 
 @extend_schema_view(
@@ -80,6 +84,8 @@ class ReviewViewSet(
 ):
     serializer_class = ReviewSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    filter_backends = [OrderingFilter]
+    ordering_fields = ["title", "created_at", "updated_at"]
 
     def get_queryset(self) -> QuerySet[Review]:
         return selectors.review_list_for_user(user=self.request.user)

@@ -3,16 +3,20 @@
 from typing import Any
 
 from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api import MAX_ID
 from reviews import selectors
 from reviews.api import ERRORS
+from reviews.filters import ImportFilter
 from reviews.importers import FORMATS
 from reviews.models import DuplicateGroup, Import, Membership, Record, Review
 from reviews.services import duplicates as duplicate_services
@@ -26,7 +30,9 @@ class ImportSerializer(serializers.ModelSerializer):
     warnings = serializers.JSONField(
         read_only=True, help_text='[{"line", "record", "message"}] about single records (e.g. no title); first 500.'
     )
-    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Import
@@ -80,7 +86,9 @@ class ImportCreateSerializer(serializers.Serializer):
 class RecordSerializer(serializers.ModelSerializer):
     source = serializers.CharField(source="batch.source", read_only=True)  # type: ignore[assignment]
     import_id = serializers.IntegerField(source="batch_id", read_only=True)
-    duplicate_of: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True)
+    duplicate_of: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Record
@@ -134,7 +142,9 @@ class DuplicateMemberSerializer(serializers.ModelSerializer):
 
 class DuplicateGroupSerializer(serializers.ModelSerializer):
     records = DuplicateMemberSerializer(many=True, read_only=True)
-    decided_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = DuplicateGroup
@@ -143,7 +153,9 @@ class DuplicateGroupSerializer(serializers.ModelSerializer):
 
 
 class MergeSerializer(serializers.Serializer):
-    records = serializers.ListField(child=serializers.IntegerField(), min_length=2, max_length=50)
+    records = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=2, max_length=50
+    )
 
 
 class _ReviewScoped:
@@ -170,6 +182,9 @@ class ImportViewSet(
 ):
     serializer_class = ImportSerializer
     parser_classes = [MultiPartParser, FormParser]
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filterset_class = ImportFilter
+    ordering_fields = ["created_at", "source", "records_found", "records_added"]
 
     def get_queryset(self) -> QuerySet[Import]:
         if getattr(self, "swagger_fake_view", False):
@@ -213,6 +228,8 @@ class ImportViewSet(
 )
 class RecordViewSet(_ReviewScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = RecordSerializer
+    filter_backends = [OrderingFilter]  # the filters are the selector's (source, duplicates, q, year, import_id)
+    ordering_fields = ["id", "year", "title", "journal", "position"]
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         return RecordDetailSerializer if self.action == "retrieve" else RecordSerializer
@@ -252,6 +269,8 @@ class RecordViewSet(_ReviewScoped, mixins.ListModelMixin, mixins.RetrieveModelMi
 )
 class DuplicateGroupViewSet(_ReviewScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = DuplicateGroupSerializer
+    filter_backends = [OrderingFilter]  # the status filter is the selector's
+    ordering_fields = ["score", "created_at", "decided_at"]
 
     def get_queryset(self) -> QuerySet[DuplicateGroup]:
         if getattr(self, "swagger_fake_view", False):

@@ -5,7 +5,7 @@ conflict field for a reviewer of a blinded review."""
 
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
@@ -16,11 +16,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import Pagination
+from core.api import PAGE_PARAMETERS, AnyAccept, Pagination, page_of
+from core.filters import filter_parameters, filter_queryset
 from reviews.api import ERRORS
 from reviews.models import Membership, Record, Review
 from reviews.selectors import review_get_for_user
 from screening import selectors, services
+from screening.filters import ConflictFilter, DecisionFilter
 from screening.models import Choice, Decision, FullText, Outcome, ScreeningSettings, Stage
 from screening.prisma import check, render_svg
 
@@ -74,7 +76,14 @@ class DecisionChangeSerializer(serializers.Serializer):
 class ConflictSerializer(serializers.ModelSerializer):
     record = ScreeningRecordSerializer(read_only=True)
     decisions = serializers.SerializerMethodField()
-    resolved_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decision = serializers.ChoiceField(
+        choices=[("", "Not yet: an open conflict"), *Choice.choices],
+        read_only=True,
+        help_text="Empty while the conflict is open; the editor's decision once resolved.",
+    )
+    resolved_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Outcome
@@ -136,12 +145,13 @@ class NextRecordView(APIView):
 class DecisionListView(APIView):
     @extend_schema(
         summary="Decisions: mine (a reviewer, while blinded) or everyone's (editor, owner)",
-        parameters=[STAGE],
-        responses={200: DecisionSerializer(many=True), **ERRORS},
+        parameters=[STAGE, *filter_parameters(DecisionFilter), *PAGE_PARAMETERS],
+        responses={200: page_of(DecisionSerializer), **ERRORS},
     )
     def get(self, request: Request, review_pk: int, stage: str) -> Response:
         review = _review(request, review_pk)
         decisions = selectors.decision_list(review=review, user=request.user, stage=_stage(stage))
+        decisions = filter_queryset(request, decisions, DecisionFilter)
         paginator = Pagination()
         page = paginator.paginate_queryset(decisions, request, view=self)
         return paginator.get_paginated_response(DecisionSerializer(page, many=True).data)
@@ -196,8 +206,12 @@ class DecisionDetailView(APIView):
 class ConflictListView(APIView):
     @extend_schema(
         summary="Open conflicts with both decisions (editor, owner)",
-        parameters=[OpenApiParameter("stage", OpenApiTypes.STR, enum=Stage.values)],
-        responses={200: ConflictSerializer(many=True), **ERRORS},
+        parameters=[
+            OpenApiParameter("stage", OpenApiTypes.STR, enum=Stage.values),
+            *filter_parameters(ConflictFilter),
+            *PAGE_PARAMETERS,
+        ],
+        responses={200: page_of(ConflictSerializer), **ERRORS},
     )
     def get(self, request: Request, review_pk: int) -> Response:
         review = _review(request, review_pk, Role.EDITOR)
@@ -205,7 +219,8 @@ class ConflictListView(APIView):
         if stage:
             _stage(stage)
         paginator = Pagination()
-        page = paginator.paginate_queryset(selectors.conflict_list(review=review, stage=stage), request, view=self)
+        conflicts = filter_queryset(request, selectors.conflict_list(review=review, stage=stage), ConflictFilter)
+        page = paginator.paginate_queryset(conflicts, request, view=self)
         context = {"decisions": selectors.decisions_of(list(page or []))}
         return paginator.get_paginated_response(ConflictSerializer(page, many=True, context=context).data)
 
@@ -282,7 +297,9 @@ class SettingsView(APIView):
 
 class FullTextSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField(help_text="Where members download the PDF (null when there is none).")
-    uploaded_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    uploaded_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = FullText
@@ -341,3 +358,27 @@ class FullTextView(APIView):
     def delete(self, request: Request, review_pk: int, record_pk: int) -> Response:
         services.fulltext_remove(user=request.user, review_id=review_pk, record_id=record_pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class FullTextPdfView(APIView):
+    """The PDF itself, for token clients (the page route `url` in the full-text body needs a browser session)."""
+
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(
+        summary="A record's PDF (members)",
+        responses={
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF as uploaded."),
+            404: OpenApiResponse(description="No such review or record, you are not a member, or no PDF."),
+            **{code: ERRORS[code] for code in (401, 403)},
+        },
+    )
+    def get(self, request: Request, review_pk: int, record_pk: int) -> FileResponse:
+        review = _review(request, review_pk)
+        found = FullText.objects.filter(review=review, record_id=record_pk).exclude(file="").first()
+        if found is None:
+            raise NotFound("This record has no PDF.")
+        response = FileResponse(found.file.open("rb"), content_type="application/pdf", filename=found.filename)
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "sandbox"
+        return response

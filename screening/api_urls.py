@@ -29,6 +29,11 @@ urlpatterns = [
         name="api-conflict-resolve",
     ),
     path("reviews/<int:review_pk>/records/<int:record_pk>/fulltext/", api.FullTextView.as_view(), name="api-fulltext"),
+    path(
+        "reviews/<int:review_pk>/records/<int:record_pk>/fulltext.pdf",
+        api.FullTextPdfView.as_view(),
+        name="api-fulltext-pdf",
+    ),
     path("reviews/<int:review_pk>/prisma/", api.PrismaView.as_view(), name="api-prisma"),
     path("reviews/<int:review_pk>/prisma.svg", api.PrismaSvgView.as_view(), name="api-prisma-svg"),
 ]

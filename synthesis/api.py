@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import AnyAccept, Pagination
+from core.api import PAGE_PARAMETERS, AnyAccept, Pagination, page_of
 from reviews.api import ERRORS
 from reviews.models import Membership, Review
 from reviews.selectors import review_get_for_user
@@ -204,8 +204,8 @@ class AnalysisListView(APIView):
     @doc(
         summary="The review's outcome summaries, by comparison and outcome (editors and owners; every member once "
         "extraction is not blinded)",
-        parameters=[AnalysisFilterSerializer],
-        responses={200: AnalysisSerializer(many=True), **ERRORS},
+        parameters=[AnalysisFilterSerializer, *PAGE_PARAMETERS],
+        responses={200: page_of(AnalysisSerializer), **ERRORS},
     )
     def get(self, request: Request, review_pk: int) -> Response:
         review = readable_review(request, review_pk)

@@ -201,6 +201,20 @@ CELERY_BEAT_SCHEDULE = {
 # A burst of edits within this many seconds is summarised once (the worker waits this long before computing).
 SIEVE_SYNTHESIS_DELAY_SECONDS = env.float("SIEVE_SYNTHESIS_DELAY_SECONDS", default=1.0)
 
+# --- Cache: counts of login attempts (core.throttling) -------------------------------------------------------
+# With REDIS_URL, Redis, so that every web process shares the counts; on the embedded default the one server
+# process's memory (no extra service; the counts restart with the server).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("SIEVE_CACHE_PREFIX", default="sieve"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sieve"}}
+
 # --- REST API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first, so that an anonymous API call gets 401 with a WWW-Authenticate header, not 403.
@@ -211,7 +225,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"auth": env.str("SIEVE_AUTH_THROTTLE", default="20/min")},

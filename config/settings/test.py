@@ -24,3 +24,6 @@ WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 # Close connections after each request/task so that threads (live server, worker) let the test database go.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# The process's memory, even where REDIS_URL is set: a test may clear the cache, and in Redis that would empty
+# the Celery broker's database too. The throttle tests run against Redis explicitly (core/tests/test_throttling.py).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sieve-test"}}

@@ -67,6 +67,11 @@ def review_update(*, user: AnyUser, review_id: int, version: int | None, **field
 @transaction.atomic
 def review_delete(*, user: AnyUser, review_id: int) -> None:
     review = review_get_for_user(user=user, review_id=review_id, role=Role.OWNER)
+    from extraction.models import Extraction  # reviews does not depend on extraction at import time
+
+    # An extraction protects its form (a form in use is not deleted on its own); with the whole review going,
+    # the extractions go first, or the cascade stops at the protection.
+    Extraction.objects.filter(review=review).delete()
     Review.objects.filter(pk=review.pk).delete()
 
 
