@@ -1,12 +1,15 @@
 """REST API of the JSON export of a whole review (exports/review_json.py) and its import into a new review
-(exports/review_load.py). The document is described in docs/export-json.md."""
+(exports/review_load.py), which a worker runs (exports/services.py) while the client polls its status. The
+document is described in docs/export-json.md."""
 
 from typing import Any
 
+from django.core.files import File
+from django.core.files.base import ContentFile
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import BaseParser, MultiPartParser
@@ -16,7 +19,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import AnyAccept
-from exports import review_json, review_load
+from exports import review_json, review_load, selectors, services
+from exports.models import ReviewTransfer
 from reviews.api import ERRORS
 from reviews.selectors import review_get_for_user
 
@@ -56,52 +60,99 @@ class JsonExportView(APIView):
         return review_json.json_response(review=review, user=request.user)
 
 
+@extend_schema_field(
+    {"type": "string", "enum": ReviewTransfer.Status.values, "description": "queued, running, succeeded or failed."}
+)
+class TransferStatusField(serializers.CharField):
+    """Documented inline: the same four values as a search import's status, which would otherwise make the schema
+    name that enum after neither of them."""
+
+
+class ReviewTransferSerializer(serializers.ModelSerializer):
+    """An import of a JSON export: how far it is, and the new review once it has succeeded."""
+
+    status = TransferStatusField(read_only=True)
+
+    path = serializers.CharField(
+        source="error_path", read_only=True, help_text="Where in the document the error is, e.g. `records[12].year`."
+    )
+    review = serializers.IntegerField(
+        source="review_id", read_only=True, allow_null=True, help_text="The new review's id, once it exists."
+    )
+    review_url = serializers.SerializerMethodField(help_text="The new review's page, once it exists.")
+    review_api_url = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField(help_text="Poll this for the status.")
+
+    class Meta:
+        model = ReviewTransfer
+        fields = [
+            "id", "url", "status", "progress", "stage", "error", "path", "filename", "size", "review", "review_url",
+            "review_api_url", "created_at", "started_at", "finished_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def _absolute(self, name: str, pk: int | None) -> str | None:
+        if pk is None:
+            return None
+        return self.context["request"].build_absolute_uri(reverse(name, args=[pk]))
+
+    def get_review_url(self, transfer: ReviewTransfer) -> str | None:
+        return self._absolute("reviews:detail", transfer.review_id)
+
+    def get_review_api_url(self, transfer: ReviewTransfer) -> str | None:
+        return self._absolute("api-review-detail", transfer.review_id)
+
+    def get_url(self, transfer: ReviewTransfer) -> str:
+        return self._absolute("api-review-import-detail", transfer.pk) or ""
+
+
+REFUSED = OpenApiResponse(
+    description="Refused at once (no import started): no file, an empty file, one over SIEVE_MAX_IMPORT_MB, or "
+    'one that is not a JSON object. `detail` says what, `path` where ("" for the whole document).'
+)
+
+
 class ReviewImportView(APIView):
     parser_classes = [MultiPartParser, DocumentParser]
 
     @extend_schema(
         tags=TAGS,
-        summary="Import a JSON export (sieve-review/1) into a new review, which you own. Members are matched by "
-        "username; a username without an account here gets an inactive account. All or nothing",
+        summary="Start importing a JSON export (sieve-review/1) into a new review, which you own. The worker "
+        "checks and imports it; poll the transfer's `url` for `progress` and, when it has `succeeded`, the new "
+        "`review`, or the `error` and its `path` when it has `failed`. Members are matched by username; a username "
+        "without an account here gets an inactive account. All or nothing",
         request={
             "multipart/form-data": inline_serializer(
                 "ReviewImportUpload", fields={"file": serializers.FileField(help_text="The exported .json file.")}
             ),
             "application/json": OpenApiTypes.OBJECT,
         },
-        responses={
-            201: inline_serializer(
-                "ReviewImported",
-                fields={
-                    "id": serializers.IntegerField(),
-                    "title": serializers.CharField(),
-                    "url": serializers.CharField(help_text="The new review's page."),
-                    "api_url": serializers.CharField(),
-                },
-            ),
-            400: OpenApiResponse(
-                description="The document is not valid: `detail` says what, `path` where (e.g. `records[12].year`)."
-            ),
-            401: ERRORS[401],
-        },
+        responses={202: ReviewTransferSerializer, 400: REFUSED, 401: ERRORS[401]},
     )
     def post(self, request: Request) -> Response:
         source: Any = request.data
-        if not isinstance(source, bytes):
-            upload = source.get("file") if isinstance(source, dict) else None
-            if upload is None:
+        if isinstance(source, bytes):
+            upload: File = ContentFile(source, name="review.json")
+        else:
+            found = source.get("file") if isinstance(source, dict) else None
+            if found is None:
                 raise ValidationError({"file": "Send the exported .json file as `file`, or the JSON as the body."})
-            source = upload
+            upload = found
         try:
-            review = review_load.review_import(user=request.user, document_or_file=source)
+            transfer = services.review_import_start(user=request.user, upload=upload)
         except review_load.ReviewImportError as exc:
             return Response({"detail": str(exc), "path": exc.path}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(
-            {
-                "id": review.pk,
-                "title": review.title,
-                "url": request.build_absolute_uri(reverse("reviews:detail", args=[review.pk])),
-                "api_url": request.build_absolute_uri(reverse("api-review-detail", args=[review.pk])),
-            },
-            status=status.HTTP_201_CREATED,
-        )
+        answer = ReviewTransferSerializer(transfer, context={"request": request}).data
+        return Response(answer, status=status.HTTP_202_ACCEPTED, headers={"Location": answer["url"]})
+
+
+class ReviewTransferView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="How an import of a JSON export is going (yours only): `status` queued, running, succeeded or "
+        "failed; `progress` 0-100 and `stage`; the new `review` once succeeded; `error` and `path` once failed",
+        responses={200: ReviewTransferSerializer, **{code: ERRORS[code] for code in (401, 404)}},
+    )
+    def get(self, request: Request, transfer_id: int) -> Response:
+        transfer = selectors.review_transfer_get_for_user(user=request.user, transfer_id=transfer_id)
+        return Response(ReviewTransferSerializer(transfer, context={"request": request}).data)

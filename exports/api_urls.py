@@ -9,4 +9,5 @@ urlpatterns = [
     path("reviews/<int:review_pk>/export/rm5/", api_rm5.Rm5ExportView.as_view(), name="api-export-rm5"),
     path("reviews/<int:review_pk>/prisma.png", api_figures.PrismaPngView.as_view(), name="api-prisma-png"),
     path("reviews/import/", api_json.ReviewImportView.as_view(), name="api-review-import"),
+    path("reviews/import/<int:transfer_id>/", api_json.ReviewTransferView.as_view(), name="api-review-import-detail"),
 ]

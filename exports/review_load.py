@@ -39,7 +39,11 @@ from exports.schema import build
 from reviews.models import Membership, Review
 
 AnyUser = User | AnonymousUser
+# Told how far the import is (0-100) and what it is doing: before the check, then between tables (in the transaction).
+Progress = Callable[[int, str], None]
 BATCH = 1000
+# The share of the progress bar before the rows are created: reading and checking the document.
+CHECKED = 10
 
 
 class ReviewImportError(Exception):
@@ -330,8 +334,9 @@ def _accounts(names: set[str]) -> dict[str | None, int | None]:
 class Loader:
     """Creates the rows of one document in a new review (inside the caller's transaction)."""
 
-    def __init__(self, document: dict[str, Any], user: AnyUser) -> None:
+    def __init__(self, document: dict[str, Any], user: AnyUser, progress: Progress | None = None) -> None:
         self.document, self.user = document, user
+        self.progress = progress
         self.ids: dict[str, dict[int, int]] = {}
         self.users: dict[str | None, int | None] = {}
         self.review: Review
@@ -346,8 +351,17 @@ class Loader:
             self._single(spec, self.document["settings"][spec.key], "settings." + spec.key)
         for spec in (AGREEMENT, PRIORITY):
             self._single(spec, self.document[spec.key], spec.key)
+        # Weighted by rows, so that the bar moves as the time goes (records and their history are most of it).
+        total = sum(len(self.document[table.key]) + 1 for table in TABLES)
+        done = 0
         for table in TABLES:
+            if self.progress is not None:
+                rows = len(self.document[table.key])
+                self.progress(
+                    CHECKED + (99 - CHECKED) * done // total, f"Creating {table.key.replace('_', ' ')} ({rows:,})"
+                )
             self._table(table)
+            done += len(self.document[table.key]) + 1
         return self.review
 
     def _review(self) -> None:
@@ -524,11 +538,22 @@ def _att(model: type[models.Model], name: str) -> str:
     return model._meta.get_field(name).attname  # type: ignore[union-attr]
 
 
-def review_import(*, user: AnyUser, document_or_file: dict[str, Any] | IO[bytes] | bytes | str) -> Review:
+def review_import(
+    *,
+    user: AnyUser,
+    document_or_file: dict[str, Any] | IO[bytes] | bytes | str,
+    progress: Progress | None = None,
+) -> Review:
     """A new review made from an export, owned by `user` (any logged-in user may import). All or nothing;
-    raises ReviewImportError with the place of the first problem."""
+    raises ReviewImportError with the place of the first problem.
+
+    `progress(percent, stage)` is called before the check and between tables, below 100 (the caller says when it
+    is done). Calls after the check come inside the transaction: a caller that shows them to others must write
+    them elsewhere (exports/services.py writes them on a connection of its own)."""
     if not user.is_authenticated:
         raise ReviewImportError("Log in to import a review.")
+    if progress is not None:
+        progress(1, "Reading and checking the document")
     document = document_check(document_or_file)
     with transaction.atomic():
-        return Loader(document, user).run()
+        return Loader(document, user, progress).run()

@@ -5,8 +5,10 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
-from exports import review_load
+from exports import review_load, selectors, services
+from exports.models import ReviewTransfer
 from exports.records import STATUS_CHOICES
 from grading import selectors as rob_selectors
 from grading import selectors_certainty
@@ -48,16 +50,30 @@ class ReviewImportForm(forms.Form):
 
 
 def import_review(request: HttpRequest) -> HttpResponse:
-    """Import a JSON export as a new review, which the importing user owns. All or nothing: a document that does
-    not fit the schema adds nothing and the page says what is wrong and where."""
+    """Upload a JSON export to become a new review, which the importing user owns. A worker imports it (a large
+    review takes minutes) while the status page shows its progress. A file that is plainly not a review
+    document is refused here, before anything is stored."""
     form = ReviewImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            review = review_load.review_import(user=request.user, document_or_file=form.cleaned_data["file"])
+            transfer = services.review_import_start(user=request.user, upload=form.cleaned_data["file"])
         except review_load.ReviewImportError as exc:
             where = f" (at {exc.path})" if exc.path else ""
-            form.add_error("file", f"Nothing was imported: {exc}{where}")
+            form.add_error("file", f"Nothing was imported: {exc.message}{where}")
         else:
-            messages.success(request, f"Imported “{review.title}”: you own this copy.")
-            return redirect("reviews:detail", review_id=review.pk)
+            return redirect("exports:import_status", transfer_id=transfer.pk)
     return render(request, "exports/import.html", {"form": form, "limit_mb": review_load.max_bytes() // 2**20})
+
+
+def import_status(request: HttpRequest, transfer_id: int) -> HttpResponse:
+    """The progress of one's own import: the page, or the partial it polls. The poll that sees it succeed takes
+    the user to the new review."""
+    transfer = selectors.review_transfer_get_for_user(user=request.user, transfer_id=transfer_id)
+    context = {"transfer": transfer}
+    if not request.htmx:  # type: ignore[attr-defined]
+        return render(request, "exports/import_status.html", context)
+    response = render(request, "exports/_import_status.html", context)
+    if transfer.status == ReviewTransfer.Status.SUCCEEDED and transfer.review is not None:
+        messages.success(request, f"Imported “{transfer.review.title}”: you own this copy.")
+        response["HX-Redirect"] = reverse("reviews:detail", args=[transfer.review.pk])
+    return response

@@ -4,6 +4,7 @@ import io
 
 import numpy
 import pytest
+from django.conf import settings as django_settings
 from django.urls import reverse
 from PIL import Image
 
@@ -12,6 +13,9 @@ from grading.models import RobSettings
 from screening.models import ScreeningSettings
 from screening.prisma import PrismaCounts, render_svg
 from screening.prisma_png import render_png
+
+# The import runs as a task: eagerly on the embedded default, through a real worker where REDIS_URL is set.
+REAL_WORKER = not django_settings.CELERY_TASK_ALWAYS_EAGER
 
 COUNTS = PrismaCounts(
     databases={"MEDLINE (Ovid)": 120, "CENTRAL (CRSO)": 80, "Embase (Ovid)": 150},
@@ -123,36 +127,101 @@ def test_nav_links_the_export_page(web, cast):
     assert reverse("exports:page", args=[cast.review.pk]) in html
 
 
-def test_import_page_makes_a_review_the_importer_owns(web, api, cast):
+@pytest.mark.django_db(transaction=REAL_WORKER)
+def test_import_page_makes_a_review_the_importer_owns(web, api, cast, tasks, settings, tmp_path):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    from exports.models import ReviewTransfer
     from reviews.models import Membership, Review
 
+    settings.MEDIA_ROOT = tmp_path
     document = b"".join(api("alice").get(reverse("api-export-json", args=[cast.review.pk])))
     before = Review.objects.count()
     page = web("dave").get(reverse("exports:import"))
     assert page.status_code == 200 and b'type="file"' in page.content
     upload = SimpleUploadedFile("review.json", document, content_type="application/json")
-    response = web("dave").post(reverse("exports:import"), {"file": upload})
+    dave = web("dave")
+    with tasks.run():
+        response = dave.post(reverse("exports:import"), {"file": upload})
+    transfer = ReviewTransfer.objects.get(user=cast.dave)
     assert response.status_code == 302
+    assert response["Location"] == reverse("exports:import_status", args=[transfer.pk])
+    status = wait_page(dave, response["Location"])
     new = Review.objects.latest("pk")
     assert Review.objects.count() == before + 1
-    assert response["Location"] == reverse("reviews:detail", args=[new.pk])
+    assert "you own this copy" in status and reverse("reviews:detail", args=[new.pk]) in status
+    assert 'aria-valuenow="100"' in status and "hx-get" not in status  # finished: the bar no longer polls
+    # The poll that sees it done takes dave to the new review, with the message.
+    polled = dave.get(response["Location"], HTTP_HX_REQUEST="true")
+    assert polled["HX-Redirect"] == reverse("reviews:detail", args=[new.pk])
+    assert "you own this copy" in dave.get(polled["HX-Redirect"]).content.decode()
     assert new.title == cast.review.title
     assert Membership.objects.get(review=new, user=cast.dave).role == Membership.Role.OWNER
 
 
-def test_import_page_refuses_a_bad_file_and_adds_nothing(web):
+def wait_page(client, url: str, timeout: float = 90) -> str:
+    """The status page once the import has finished (at once where tasks run eagerly)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        html = client.get(url).content.decode()
+        if "hx-get" not in html or time.monotonic() > deadline:
+            return html
+        time.sleep(0.1)
+
+
+@pytest.mark.django_db(transaction=REAL_WORKER)
+def test_import_page_shows_a_failure_with_its_place_and_adds_nothing(web, tasks, settings, tmp_path):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from reviews.models import Record, Review
 
+    settings.MEDIA_ROOT = tmp_path
     before = (Review.objects.count(), Record.objects.count())
     upload = SimpleUploadedFile("review.json", b'{"schema": "sieve-review/99"}', content_type="application/json")
+    dave = web("dave")
+    with tasks.run():
+        response = dave.post(reverse("exports:import"), {"file": upload})
+    assert response.status_code == 302
+    html = wait_page(dave, response["Location"])
+    assert "Nothing was imported" in html and "Unsupported schema version" in html
+    assert "<code>schema</code>" in html and "bg-danger" in html
+    polled = dave.get(response["Location"], HTTP_HX_REQUEST="true")
+    assert (
+        polled.status_code == 200 and "HX-Redirect" not in polled and "Nothing was imported" in polled.content.decode()
+    )
+    assert (Review.objects.count(), Record.objects.count()) == before
+
+
+def test_import_page_refuses_plainly_not_json_at_once(web, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from exports.models import ReviewTransfer
+
+    settings.MEDIA_ROOT = tmp_path
+    upload = SimpleUploadedFile("review.json", b"<html>Sign in</html>", content_type="application/json")
     response = web("dave").post(reverse("exports:import"), {"file": upload})
     assert response.status_code == 200
-    assert "Nothing was imported" in response.content.decode()
-    assert (Review.objects.count(), Record.objects.count()) == before
+    assert "Nothing was imported: Not valid JSON" in response.content.decode()
+    assert not ReviewTransfer.objects.exists() and not list(tmp_path.iterdir())
+
+
+@pytest.mark.django_db(transaction=REAL_WORKER)
+def test_import_status_page_is_only_for_its_user(web, api, cast, tasks, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    document = b"".join(api("alice").get(reverse("api-export-json", args=[cast.review.pk])))
+    with tasks.run():
+        response = web("dave").post(reverse("exports:import"), {"file": SimpleUploadedFile("r.json", document)})
+    url = response["Location"]
+    assert web("dave").get(url).status_code == 200
+    for who in ("alice", "carol"):
+        assert web(who).get(url).status_code == 404, who
+        assert web(who).get(url, HTTP_HX_REQUEST="true").status_code == 404, who
+    anonymous = web("anonymous").get(url)
+    assert anonymous.status_code == 302 and "login" in anonymous["Location"]
 
 
 def test_import_page_needs_login(web):

@@ -7,11 +7,13 @@ refused with what and where, and adds nothing."""
 
 import copy
 import io
+import time
 from typing import Any
 
 import jsonschema
 import orjson
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
@@ -320,26 +322,61 @@ def test_api_export_reviewer_outsider_anonymous(cast, json_review, api):
 
 
 IMPORT_URL = "/api/v1/reviews/import/"
+# The import runs as a task: eagerly on the embedded default, through a real worker where REDIS_URL is set (which
+# needs committed data: the tests that import through the API are transactional there).
+REAL_WORKER = not settings.CELERY_TASK_ALWAYS_EAGER
+FINISHED = ("succeeded", "failed")
 
 
-def test_api_import_upload_and_json_body(cast, json_review, api):
+def transfer_status(client: Any, transfer_id: int, timeout: float = 90) -> dict[str, Any]:
+    """The transfer as its status endpoint shows it once finished (at once where tasks run eagerly)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get(f"{IMPORT_URL}{transfer_id}/")
+        assert response.status_code == 200, response.content
+        answer = response.json()
+        if answer["status"] in FINISHED or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.1)
+
+
+def started(tasks: Any, client: Any, *args: Any, **kwargs: Any) -> tuple[Any, dict[str, Any] | None]:
+    """POST to the import, run what it enqueued; the answer and, if it was accepted, the finished transfer."""
+    with tasks.run():
+        response = client.post(IMPORT_URL, *args, **kwargs)
+    if response.status_code != 202:
+        return response, None
+    return response, transfer_status(client, response.json()["id"])
+
+
+@pytest.mark.django_db(transaction=REAL_WORKER)
+def test_api_import_upload_and_json_body(cast, json_review, api, tasks):
     document = export(cast.alice, json_review.review.pk)
     upload = io.BytesIO(orjson.dumps(document))
     upload.name = "review.json"
-    response = api("dave").post(IMPORT_URL, {"file": upload}, format="multipart")
-    assert response.status_code == 201, response.json()
-    made = Review.objects.get(pk=response.json()["id"])
-    assert made.title == json_review.review.title and response.json()["url"].endswith(f"/reviews/{made.pk}/")
+    response, done = started(tasks, api("dave"), {"file": upload}, format="multipart")
+    assert response.status_code == 202, response.json()
+    accepted = response.json()
+    assert accepted["status"] in ("queued", *FINISHED) and response["Location"] == accepted["url"]
+    assert accepted["url"].endswith(f"{IMPORT_URL}{accepted['id']}/") and accepted["filename"] == "review.json"
+    assert done is not None and done["status"] == "succeeded" and done["progress"] == 100, done
+    assert done["error"] == "" and done["path"] == ""
+    made = Review.objects.get(pk=done["review"])
+    assert made.title == json_review.review.title and done["review_url"].endswith(f"/reviews/{made.pk}/")
+    assert done["review_api_url"].endswith(f"/api/v1/reviews/{made.pk}/")
     # dave imported it, so dave owns it; alice keeps her role from the document.
     assert dict(Membership.objects.filter(review=made).values_list("user__username", "role")) == {
         "alice": "owner", "bob": "editor", "carol": "reviewer", "erin": "reviewer", "dave": "owner",
     }  # fmt: skip
-    body = api("carol").post(IMPORT_URL, orjson.dumps(document), content_type="application/json")
-    assert body.status_code == 201, body.json()
+    body, body_done = started(tasks, api("carol"), orjson.dumps(document), content_type="application/json")
+    assert body.status_code == 202, body.json()
+    assert body_done is not None and body_done["status"] == "succeeded", body_done
+    assert Membership.objects.get(review_id=body_done["review"], user=cast.carol).role == "owner"
     assert api("anonymous").post(IMPORT_URL, orjson.dumps(document), content_type="application/json").status_code == 401
 
 
-def test_api_import_without_a_file_is_400(cast, api):
+@pytest.mark.django_db(transaction=REAL_WORKER)
+def test_api_import_without_a_file_is_400(cast, api, tasks):
     response = api("alice").post(IMPORT_URL, {}, format="multipart")
     assert response.status_code == 400 and "file" in response.json()["detail"]
 
@@ -352,73 +389,86 @@ def json_document(cast, json_review) -> dict[str, Any]:
     return export(cast.alice, json_review.review.pk)
 
 
-def refused(cast: Any, api: Any, body: bytes) -> dict[str, Any]:
-    """The import's 400 answer, checking that it added no review, row or account."""
+def refused(cast: Any, api: Any, tasks: Any, body: bytes, at_once: bool = False) -> dict[str, Any]:
+    """Why the import was refused (`detail`, `path`), checking that it added no review, row or account: at once
+    with a 400 (`at_once`: plainly not a review document), or accepted and then failed in the worker."""
     counts = (
         Review.objects.count(),
         Record.objects.count(),
         Decision.objects.count(),
         get_user_model().objects.count(),
     )
-    response = api("alice").post(IMPORT_URL, body, content_type="application/json")
-    assert response.status_code == 400, response.content
+    response, done = started(tasks, api("alice"), body, content_type="application/json")
     assert counts == (
         Review.objects.count(), Record.objects.count(), Decision.objects.count(), get_user_model().objects.count()
     )  # fmt: skip
-    return response.json()
+    if at_once:
+        assert response.status_code == 400, response.content
+        return response.json()
+    assert response.status_code == 202, response.content
+    assert done is not None and done["status"] == "failed" and done["review"] is None, done
+    return {"detail": done["error"], "path": done["path"]}
 
 
-def test_import_bad_json(cast, api):
-    answer = refused(cast, api, b'{"schema": "sieve-review/1", "records": [')
+@pytest.mark.django_db(transaction=REAL_WORKER)
+def test_import_bad_json(cast, api, tasks):
+    answer = refused(cast, api, tasks, b'{"schema": "sieve-review/1", "records": [')
     assert answer["detail"].startswith("Not valid JSON") and "line 1" in answer["detail"]
 
 
-def test_import_not_an_object(cast, api):
-    assert "not an object" in refused(cast, api, b"[1, 2]")["detail"]
+@pytest.mark.django_db(transaction=REAL_WORKER)
+def test_import_not_an_object(cast, api, tasks):
+    assert "not an object" in refused(cast, api, tasks, b"[1, 2]", at_once=True)["detail"]
 
 
 @pytest.mark.parametrize("version", ["sieve-review/2", None])
-def test_import_wrong_or_missing_version(cast, api, json_document, version):
+@pytest.mark.django_db(transaction=REAL_WORKER)
+def test_import_wrong_or_missing_version(cast, api, json_document, version, tasks):
     if version is None:
         del json_document["schema"]
     else:
         json_document["schema"] = version
-    answer = refused(cast, api, orjson.dumps(json_document))
+    answer = refused(cast, api, tasks, orjson.dumps(json_document))
     assert answer["path"] == "schema" and "Unsupported schema version" in answer["detail"]
     assert "sieve-review/1" in answer["detail"] and (version or "missing") in answer["detail"]
 
 
-def test_import_missing_field(cast, api, json_document):
+@pytest.mark.django_db(transaction=REAL_WORKER)
+def test_import_missing_field(cast, api, json_document, tasks):
     del json_document["records"][3]["year"]
-    answer = refused(cast, api, orjson.dumps(json_document))
+    answer = refused(cast, api, tasks, orjson.dumps(json_document))
     assert answer["path"] == "records[3].year" and "missing" in answer["detail"]
 
 
-def test_import_wrong_type(cast, api, json_document):
+@pytest.mark.django_db(transaction=REAL_WORKER)
+def test_import_wrong_type(cast, api, json_document, tasks):
     json_document["records"][2]["year"] = "nineteen ninety"
-    answer = refused(cast, api, orjson.dumps(json_document))
+    answer = refused(cast, api, tasks, orjson.dumps(json_document))
     assert answer["path"] == "records[2].year" and "integer" in answer["detail"]
 
 
-def test_import_unknown_reference(cast, api, json_document):
+@pytest.mark.django_db(transaction=REAL_WORKER)
+def test_import_unknown_reference(cast, api, json_document, tasks):
     json_document["decisions"][1]["record"] = 987654
-    answer = refused(cast, api, orjson.dumps(json_document))
+    answer = refused(cast, api, tasks, orjson.dumps(json_document))
     assert answer["path"] == "decisions[1].record" and "987654" in answer["detail"] and "records" in answer["detail"]
 
 
-def test_import_unknown_reference_in_history_free_table_late_in_the_document(cast, api, json_document):
+@pytest.mark.django_db(transaction=REAL_WORKER)
+def test_import_unknown_reference_in_history_free_table_late_in_the_document(cast, api, json_document, tasks):
     # Found after most rows (and accounts) were created: the transaction still leaves nothing behind.
     json_document["members"].append({"username": "newcomer", "role": "reviewer"})
     json_document["certainty"][0]["outcome"] = 987654
-    answer = refused(cast, api, orjson.dumps(json_document))
+    answer = refused(cast, api, tasks, orjson.dumps(json_document))
     assert answer["path"] == "certainty[0].outcome"
     assert not get_user_model().objects.filter(username="newcomer").exists()
 
 
-def test_import_value_for_an_arm_of_another_study(cast, api, json_document, json_review):
+@pytest.mark.django_db(transaction=REAL_WORKER)
+def test_import_value_for_an_arm_of_another_study(cast, api, json_document, json_review, tasks):
     value = next(i for i, v in enumerate(json_document["field_values"]) if v["arm"] is not None)
     json_document["field_values"][value]["arm"] = json_review.arm(json_review.hardy, "Placebo").pk
-    answer = refused(cast, api, orjson.dumps(json_document))
+    answer = refused(cast, api, tasks, orjson.dumps(json_document))
     assert answer["path"] == f"field_values[{value}].arm" and "another study" in answer["detail"]
 
 
@@ -455,15 +505,17 @@ def path_of(keys: tuple[Any, ...]) -> str:
     return "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if i else k) for i, k in enumerate(keys))
 
 
-def test_import_duplicate_id(cast, api, json_document):
+@pytest.mark.django_db(transaction=REAL_WORKER)
+def test_import_duplicate_id(cast, api, json_document, tasks):
     json_document["records"][1]["id"] = json_document["records"][0]["id"]
-    answer = refused(cast, api, orjson.dumps(json_document))
+    answer = refused(cast, api, tasks, orjson.dumps(json_document))
     assert answer["path"] == "records[1].id" and "twice" in answer["detail"]
 
 
-def test_import_too_big(cast, api, json_document, settings):
+@pytest.mark.django_db(transaction=REAL_WORKER)
+def test_import_too_big(cast, api, json_document, settings, tasks):
     settings.SIEVE_MAX_IMPORT_MB = 0
-    assert "SIEVE_MAX_IMPORT_MB" in refused(cast, api, orjson.dumps(json_document))["detail"]
+    assert "SIEVE_MAX_IMPORT_MB" in refused(cast, api, tasks, orjson.dumps(json_document), at_once=True)["detail"]
 
 
 def test_unknown_usernames_get_inactive_accounts_that_keep_their_work(cast, json_document):

@@ -1,7 +1,9 @@
 """Exports in a real browser: the editor of the seed review (three trials, risk of bias, certainty) opens the
 Export page, downloads the included records as RIS (rispy reads them, only the included ones come), the
 PRISMA diagram as PNG and the RevMan 5 file; the whole review as JSON, which another user imports on the
-"Import a review" page as a new review of their own."""
+"Import a review" page as a new review of their own, watching its progress until the worker has made it."""
+
+import re
 
 import pytest
 import rispy
@@ -75,9 +77,17 @@ def test_the_editor_exports_and_another_server_user_imports_the_review(new_page,
     other.get_by_role("link", name="Import a review…").click()
     other.get_by_label("Sieve JSON export").set_input_files(path)
     other.get_by_role("button", name="Import").click()
-    expect(other.get_by_text("you own this copy")).to_be_visible()
+    # A worker imports it while the page shows its progress. Done, the page says so and links the new review,
+    # or (when one of its polls saw it finish) has taken carol there with the same message.
+    expect(other.get_by_text("you own this copy")).to_be_visible(timeout=60_000)
     _shot(other, "export-imported")
     copy = Review.objects.exclude(pk=review.pk).get()
+    if "/import/" in other.url:
+        progress = other.get_by_role("progressbar", name="Import progress")
+        expect(progress).to_have_attribute("aria-valuenow", "100")
+        other.get_by_role("link", name="Open the review").click()
+    expect(other).to_have_url(re.compile(rf"/reviews/{copy.pk}/$"))
+    expect(other.get_by_role("heading", name=copy.title)).to_be_visible()
     assert Membership.objects.get(review=copy, user__username="carol").role == "owner"
     assert sorted(Study.objects.filter(review=copy).values_list("label", flat=True)) == sorted(
         Study.objects.filter(review=review).values_list("label", flat=True)
