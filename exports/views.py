@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from exports import review_load, selectors, services
 from exports.models import ReviewTransfer
-from exports.records import STATUS_CHOICES
+from exports.records import CONFLICT, STATUS_CHOICES
 from grading import selectors as rob_selectors
 from grading import selectors_certainty
 from reviews.models import Membership, role_at_least
@@ -24,15 +24,17 @@ Role = Membership.Role
 def export_page(request: HttpRequest, review_pk: int) -> HttpResponse:
     review = review_get_for_user(user=request.user, review_id=review_pk)
     editor = role_at_least(review.my_role, Role.EDITOR)
+    blinded = not screening_selectors.sees_all(review)
     may_read_analyses = synthesis_selectors.may_read(review)
     may_read_certainty = selectors_certainty.may_read(review)
     analyses = list(synthesis_selectors.analysis_list(review=review)) if may_read_analyses else []
     context = {
         "review": review,
         "editor": editor,
-        "blinded_screening": not screening_selectors.sees_all(review),
+        "blinded_screening": blinded,
         "stages": Stage.choices,
-        "statuses": STATUS_CHOICES,
+        # A blinded reviewer's status is their own decision: "in conflict" is not theirs to know (the export refuses).
+        "statuses": [(v, label) for v, label in STATUS_CHOICES if v != CONFLICT] if blinded else STATUS_CHOICES,
         "may_read_analyses": may_read_analyses,
         "may_read_certainty": may_read_certainty,
         "may_read_rob": rob_selectors.sees_all(review),

@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from extraction import api, api_exports, api_extractions, api_outcomes
+from extraction import api, api_exports, api_extractions, api_forms, api_outcomes
 
 REVIEW = "reviews/<int:review_pk>"
 STUDY = f"{REVIEW}/studies/<int:study_pk>"
+FORM = f"{REVIEW}/forms/<int:form_pk>"
 
 urlpatterns = [
     path(f"{REVIEW}/studies/", api.StudyListView.as_view(), name="api-study-list"),
@@ -34,8 +35,17 @@ urlpatterns = [
     path(f"{REVIEW}/outcomes/<int:pk>/", api_outcomes.OutcomeDetailView.as_view(), name="api-outcome-detail"),
     path(f"{REVIEW}/comparisons/", api_outcomes.ComparisonListView.as_view(), name="api-comparison-list"),
     path(f"{REVIEW}/comparisons/<int:pk>/", api_outcomes.ComparisonDetailView.as_view(), name="api-comparison-detail"),
-    path(f"{REVIEW}/forms/", api.FormListView.as_view(), name="api-form-list"),
-    path(f"{REVIEW}/forms/<int:pk>/", api.FormDetailView.as_view(), name="api-form-detail"),
+    # The form builder's views add the writes to the read-only views of api.py.
+    path(f"{REVIEW}/forms/", api_forms.FormListView.as_view(), name="api-form-list"),
+    path(f"{REVIEW}/forms/<int:pk>/", api_forms.FormDetailView.as_view(), name="api-form-detail"),
+    path(f"{FORM}/new-version/", api_forms.FormNewVersionView.as_view(), name="api-form-new-version"),
+    path(f"{FORM}/publish/", api_forms.FormPublishView.as_view(), name="api-form-publish"),
+    path(f"{FORM}/reorder/", api_forms.FormReorderView.as_view(), name="api-form-reorder"),
+    path(f"{FORM}/move/", api_forms.FormMoveView.as_view(), name="api-form-move"),
+    path(f"{FORM}/sections/", api_forms.SectionListView.as_view(), name="api-form-section-list"),
+    path(f"{FORM}/sections/<int:pk>/", api_forms.SectionDetailView.as_view(), name="api-form-section-detail"),
+    path(f"{FORM}/sections/<int:section_pk>/fields/", api_forms.FieldListView.as_view(), name="api-form-field-list"),
+    path(f"{FORM}/fields/<int:pk>/", api_forms.FieldDetailView.as_view(), name="api-form-field-detail"),
     path(f"{REVIEW}/discrepancies/", api_extractions.DiscrepancyListView.as_view(), name="api-discrepancy-list"),
     path(
         f"{REVIEW}/discrepancies/<int:pk>/resolve/",

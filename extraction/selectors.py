@@ -324,3 +324,9 @@ def value_history(*, extraction: Extraction, limit: int = 500) -> list[Change]:
                 )  # fmt: skip
     changes.sort(key=lambda c: c.when, reverse=True)
     return changes[:limit]
+
+
+def form_order(form: ExtractionForm) -> list[dict[str, Any]]:
+    """The form's current order of sections and their fields, in the shape `form_reorder` takes (what a move of
+    one section or field starts from)."""
+    return [{"id": v.section.pk, "fields": [f.pk for f in v.fields]} for v in form_sections(form)]

@@ -122,10 +122,6 @@ def _rows(
     return rows
 
 
-def _order(xform: ExtractionForm) -> list[dict[str, Any]]:
-    return [{"id": v.section.pk, "fields": [f.pk for f in v.fields]} for v in selectors.form_sections(xform)]
-
-
 def _get_int(request: HttpRequest, name: str) -> int | None:
     raw = request.GET.get(name, "")
     return int(raw) if raw.isdigit() else None
@@ -560,4 +556,6 @@ def form_move(request: HttpRequest, review_id: int, form_id: int) -> HttpRespons
         moved = f"Moved the section “{_section_of(xform, item).title}” {direction}."
     else:
         moved = f"Moved the field “{_field_of(xform, item).label}” {direction}."
-    return _reordered(request, review, xform, form.apply(_order(xform)), anchor=f"{kind}-{item}", moved=moved)
+    return _reordered(
+        request, review, xform, form.apply(selectors.form_order(xform)), anchor=f"{kind}-{item}", moved=moved
+    )

@@ -3,14 +3,16 @@
 `GET reviews/{id}/certainty/`: per outcome summary (comparison × outcome) the starting level, each domain's
 change, explanation and the proposal from the data with its reasons, and the level (with ⊕ symbols).
 `PUT reviews/{id}/certainty/{comparison}/{outcome}/`: an editor's or owner's rating (version 0 for an outcome
-never rated); `POST …/sign-off/`; `GET …/history/`. `GET reviews/{id}/summary-of-findings/` the tables as JSON,
-or `?format=csv|html|docx` as a download. Who reads: as the outcome summaries (editors and owners; everyone once
-extraction is not blinded); a reviewer who may not read gets 403 saying why."""
+never rated); `POST …/sign-off/`; `GET …/history/`; `GET …/risk-of-bias-plot.svg|png` the summary bar plot of
+the consensus risk of bias of the outcome's studies, weighted as in the analysis (the certainty page's download).
+`GET reviews/{id}/summary-of-findings/` the tables as JSON, or `?format=csv|html|docx` as a download. Who reads:
+as the outcome summaries (editors and owners; everyone once extraction is not blinded); a reviewer who may not
+read gets 403 saying why."""
 
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -21,10 +23,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import AnyAccept
+from grading import plots, sof
+from grading import selectors as rob_selectors
 from grading import selectors_certainty as selectors
 from grading import services_certainty as services
-from grading import sof
 from grading.models import CERTAINTY_DOMAINS, CERTAINTY_DOWNGRADES, CertaintyRating
+from grading.plot_cache import rendered
 from grading.selectors_sof import sof_json, sof_tables
 from grading.sof_html import to_html
 from reviews.api import ERRORS
@@ -333,6 +337,70 @@ class SummaryOfFindingsView(APIView):
         if wanted == "json":
             return Response(sof_json(tables))
         return download(review, tables, wanted)
+
+
+PLOT_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+def weighted_by(by_participants: bool) -> str:
+    """How the plot's bars are weighted, for its caption (as the certainty page words it)."""
+    return "the studies' participants (not pooled)" if by_participants else plots.ANALYSIS_WEIGHTS
+
+
+class _CertaintyRobPlotView(APIView):
+    """The certainty page's risk-of-bias plot download: the same selectors, the same readers (editors and owners;
+    everyone once neither extraction nor risk of bias is blinded), 404 when there is no consensus to plot."""
+
+    content_negotiation_class = AnyAccept
+    renderer_classes = [JSONRenderer]
+    fmt = ""
+
+    def get(self, request: Request, review_pk: int, comparison_pk: int, outcome_pk: int) -> HttpResponse:
+        review = _readable(request, review_pk)
+        view = selectors.certainty_get(review=review, comparison_id=comparison_pk, outcome_id=outcome_pk)
+        rows, weights, by_participants = selectors.rob_plot(review=review, view=view)
+        if not rows:
+            raise Http404("No consensus risk of bias to plot for these studies.")
+        draw = plots.summary_bar_svg if self.fmt == "svg" else plots.summary_bar_png
+        body = rendered(
+            draw, rows=rows, weights=weights, tool=rob_selectors.settings_for(review).tool,
+            title=f"Risk of bias: {view.analysis.outcome.name}", weighted_by=weighted_by(by_participants),
+        )  # fmt: skip
+        response = HttpResponse(body, content_type=PLOT_TYPES[self.fmt])
+        name = f"risk-of-bias-weighted-review-{review.pk}-outcome-{view.analysis.outcome_id}.{self.fmt}"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+PLOT_ERRORS = {
+    **{code: ERRORS[code] for code in (401, 403)},
+    404: OpenApiResponse(
+        description="No such review or outcome summary, you are not a member, or no consensus risk of bias to plot."
+    ),
+}
+
+
+def _plot_view(fmt: str) -> type[_CertaintyRobPlotView]:
+    body = OpenApiTypes.STR if fmt == "svg" else OpenApiTypes.BINARY
+
+    class View(_CertaintyRobPlotView):
+        @extend_schema(
+            tags=TAGS,
+            summary=f"Risk-of-bias summary bar plot of one outcome's studies, weighted as the analysis ({fmt.upper()})",
+            parameters=SPOT,
+            responses={(200, PLOT_TYPES[fmt]): OpenApiResponse(body), **PLOT_ERRORS},
+        )
+        def get(self, request: Request, review_pk: int, comparison_pk: int, outcome_pk: int) -> HttpResponse:
+            return super().get(request, review_pk, comparison_pk, outcome_pk)
+
+    View.fmt = fmt
+    View.__name__ = View.__qualname__ = f"CertaintyRobPlot{fmt.title()}View"
+    return View
+
+
+CertaintyRobPlotSvgView = _plot_view("svg")
+CertaintyRobPlotPngView = _plot_view("png")
 
 
 def download(review: Review, tables: list[sof.SofTable], wanted: str) -> HttpResponse:

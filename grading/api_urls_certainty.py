@@ -11,6 +11,8 @@ urlpatterns = [
     path(f"{SPOT}/", api.CertaintyDetailView.as_view(), name="api-certainty-detail"),
     path(f"{SPOT}/sign-off/", api.CertaintySignOffView.as_view(), name="api-certainty-sign-off"),
     path(f"{SPOT}/history/", api.CertaintyHistoryView.as_view(), name="api-certainty-history"),
+    path(f"{SPOT}/risk-of-bias-plot.svg", api.CertaintyRobPlotSvgView.as_view(), name="api-certainty-rob-plot-svg"),
+    path(f"{SPOT}/risk-of-bias-plot.png", api.CertaintyRobPlotPngView.as_view(), name="api-certainty-rob-plot-png"),
     path(
         "reviews/<int:review_pk>/summary-of-findings/",
         api.SummaryOfFindingsView.as_view(),

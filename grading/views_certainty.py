@@ -23,7 +23,7 @@ from grading import grade, plots
 from grading import selectors as rob_selectors
 from grading import selectors_certainty as selectors
 from grading import services_certainty as services
-from grading.api_certainty import FORMATS, download
+from grading.api_certainty import FORMATS, download, weighted_by
 from grading.models import CERTAINTY_DOMAINS, CERTAINTY_DOWNGRADES, CertaintyRating
 from grading.plot_cache import rendered
 from grading.selectors_sof import sof_tables
@@ -203,10 +203,6 @@ def certainty_rate(request: HttpRequest, review_id: int, comparison_id: int, out
     )
 
 
-def _weighted_by(by_participants: bool) -> str:
-    return "the studies' participants (not pooled)" if by_participants else plots.ANALYSIS_WEIGHTS
-
-
 def _rob_plot(review: Review, view: selectors.CertaintyView) -> dict[str, Any] | None:
     """The summary bar plot of the consensus risk of bias of this outcome's studies, weighted as the proposal."""
     rows, weights, by_participants = selectors.rob_plot(review=review, view=view)
@@ -214,7 +210,7 @@ def _rob_plot(review: Review, view: selectors.CertaintyView) -> dict[str, Any] |
         return None
     tool = rob_selectors.settings_for(review).tool
     title = f"Risk of bias: {view.analysis.outcome.name}"
-    basis = _weighted_by(by_participants)
+    basis = weighted_by(by_participants)
     drawn = rendered(plots.summary_bar_svg, rows=rows, weights=weights, tool=tool, title=title, weighted_by=basis)
     svg = drawn.decode("utf-8")
     return {
@@ -238,7 +234,7 @@ def certainty_rob_plot(request: HttpRequest, review_id: int, comparison_id: int,
     title = f"Risk of bias: {view.analysis.outcome.name}"
     draw = plots.summary_bar_svg if wanted == "svg" else plots.summary_bar_png
     response = HttpResponse(
-        rendered(draw, rows=rows, weights=weights, tool=tool, title=title, weighted_by=_weighted_by(by_participants)),
+        rendered(draw, rows=rows, weights=weights, tool=tool, title=title, weighted_by=weighted_by(by_participants)),
         content_type="image/svg+xml" if wanted == "svg" else "image/png",
     )
     name = f"risk-of-bias-weighted-review-{review.pk}-outcome-{view.analysis.outcome_id}.{wanted}"

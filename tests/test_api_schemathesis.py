@@ -135,6 +135,8 @@ def known_ids(review: Any) -> dict[str, list[Any]]:
         "outcomes": ids(extraction_models.Outcome, **r),
         "comparisons": ids(extraction_models.Comparison, **r),
         "forms": ids(extraction_models.ExtractionForm, **r),
+        "sections": ids(extraction_models.FormSection, form__review=review),
+        "fields": ids(extraction_models.FormField, form__review=review),
         "discrepancies": ids(extraction_models.Discrepancy, **r),
         "analyses": ids(Analysis, **r),
         "risk-of-bias": ids(grading_models.RobAssessment, **r),

@@ -100,6 +100,7 @@ def test_export_page_blinded_reviewer_is_told_and_offered_less(web, cast):
     ScreeningSettings.objects.update_or_create(review=cast.review, defaults={"blinded": True})
     html = _page(web, cast, "carol").content.decode()
     assert "your file carries your own decisions only" in html
+    assert 'value="conflict"' not in html  # not theirs to know; the export would refuse it
     assert reverse("api-export-json", args=[cast.review.pk]) in html
     assert reverse("api-export-rm5", args=[cast.review.pk]) not in html
     assert "?download=png" not in html  # PRISMA: editors and owners
@@ -112,6 +113,7 @@ def test_export_page_reviewer_once_nothing_is_blinded(web, cast):
     RobSettings.objects.update_or_create(review=cast.review, defaults={"blinded": False})
     html = _page(web, cast, "carol").content.decode()
     assert "your own decisions only" not in html
+    assert 'value="conflict"' in html
     assert reverse("api-export-rm5", args=[cast.review.pk]) in html
     assert "?format=docx" in html
 
