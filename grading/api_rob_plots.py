@@ -2,10 +2,7 @@
 downloads): SVG or PNG, of whole studies or of one outcome's result-level assessments. Editors and owners, and
 every member once assessment is not blinded."""
 
-from typing import Any
-
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.renderers import JSONRenderer
@@ -14,20 +11,10 @@ from rest_framework.views import APIView
 
 from core.api import AnyAccept
 from extraction.api import member_review
-from extraction.models import Outcome
-from grading import plots, selectors, services
 from grading.api_rob import TAGS
-from grading.models import Tool
-from grading.plot_cache import rendered
+from grading.plot_downloads import MEDIA_TYPES, plot_response
 from reviews.api import ERRORS
 
-RENDER = {
-    ("traffic_light", "svg"): plots.traffic_light_svg,
-    ("traffic_light", "png"): plots.traffic_light_png,
-    ("summary", "svg"): plots.summary_bar_svg,
-    ("summary", "png"): plots.summary_bar_png,
-}
-MEDIA_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 OUTCOME = OpenApiParameter(
     "outcome", OpenApiTypes.INT, description="One outcome's result-level assessments (default: whole studies)."
 )
@@ -45,33 +32,9 @@ class _RobPlotView(APIView):
 
     def get(self, request: Request, review_pk: int) -> HttpResponse:
         review = member_review(request, review_pk)
-        if not selectors.sees_all(review):
-            raise PermissionDenied(
-                "While risk-of-bias assessment is blinded, only editors and owners see the consensus."
-            )
-        tool = services.settings_for(review).tool
-        outcome = _outcome(review, request.query_params.get("outcome"))
-        rows = selectors.plot_rows(
-            tool, list(selectors.consensus_list(review=review, outcome_id=outcome.pk if outcome else None))
+        return plot_response(
+            review=review, kind=self.kind, fmt=self.fmt, outcome_raw=request.query_params.get("outcome")
         )
-        if not rows:
-            raise Http404("No consensus judgements to plot yet.")
-        title = f"Risk of bias ({Tool(tool).label}), {outcome.name if outcome else 'whole studies'}"
-        body = rendered(RENDER[(self.kind, self.fmt)], rows=rows, tool=tool, title=title)
-        response = HttpResponse(body, content_type=MEDIA_TYPES[self.fmt])
-        response["Content-Disposition"] = (
-            f'attachment; filename="review-{review.pk}-risk-of-bias-{self.kind.replace("_", "-")}.{self.fmt}"'
-        )
-        return response
-
-
-def _outcome(review: Any, raw: str | None) -> Outcome | None:
-    if not raw:
-        return None
-    try:
-        return Outcome.objects.get(review=review, pk=int(raw))
-    except (Outcome.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
-        raise Http404("No such outcome in this review.") from exc
 
 
 def _documented(kind: str, fmt: str, summary: str) -> type[_RobPlotView]:
@@ -95,5 +58,5 @@ def _documented(kind: str, fmt: str, summary: str) -> type[_RobPlotView]:
 
 TrafficLightSvgView = _documented("traffic_light", "svg", "Traffic-light plot of the consensus judgements (SVG)")
 TrafficLightPngView = _documented("traffic_light", "png", "Traffic-light plot of the consensus judgements (PNG)")
-SummarySvgView = _documented("summary", "svg", "Summary bar plot of the consensus judgements (SVG)")
-SummaryPngView = _documented("summary", "png", "Summary bar plot of the consensus judgements (PNG)")
+SummarySvgView = _documented("summary_bar", "svg", "Summary bar plot of the consensus judgements (SVG)")
+SummaryPngView = _documented("summary_bar", "png", "Summary bar plot of the consensus judgements (PNG)")

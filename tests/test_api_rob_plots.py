@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 __all__ = ["erin", "ketamine", "seed"]  # fixtures, imported to be used here
 
 
-def test_plots_of_the_consensus(cast, api, ketamine):
+def test_plots_of_the_consensus(cast, api, web, ketamine):
     base = f"/api/v1/reviews/{ketamine.review.pk}/risk-of-bias"
     svg = api("bob").get(f"{base}/traffic-light.svg", HTTP_ACCEPT="image/svg+xml")
     assert svg.status_code == 200 and svg["Content-Type"] == "image/svg+xml"
@@ -19,7 +19,10 @@ def test_plots_of_the_consensus(cast, api, ketamine):
     assert "<svg" in text and "Hardy 2012" in text and "whole studies" in text
     png = api("alice").get(f"{base}/summary.png")
     assert png.status_code == 200 and png["Content-Type"] == "image/png" and png.content.startswith(b"\x89PNG")
-    assert 'filename="review-' in png["Content-Disposition"]
+    # Named as the page names it: the review, the plot, the outcome when there is one.
+    assert png["Content-Disposition"].endswith('-risk-of-bias-summary-bar.png"'), png["Content-Disposition"]
+    page = web("alice").get(f"/reviews/{ketamine.review.pk}/risk-of-bias/summary/?format=png")
+    assert png["Content-Disposition"] == page["Content-Disposition"]
     assert api("bob").get(f"{base}/summary.svg").status_code == 200
     assert api("bob").get(f"{base}/traffic-light.png").status_code == 200
 
