@@ -41,6 +41,10 @@ class ImportFormatError(Exception):
         return f"{', '.join(where)}: {self.message}" if where else self.message
 
 
+# Placeholders databases write where there are no pages (Ovid's "No pagination specified", a lone dash).
+NO_PAGES = frozenset(("no-specified", "no pagination specified", "n/a", "n.p.", "-"))
+
+
 @dataclass
 class ParsedRecord:
     title: str = ""
@@ -76,6 +80,8 @@ class ParsedRecord:
         self.volume = clean_text(self.volume)
         self.issue = clean_text(self.issue)
         self.pages = clean_text(self.pages)
+        if self.pages.lower() in NO_PAGES:  # every format alike (RIS's SP/EP join applies the same rule)
+            self.pages = ""
         self.url = clean_text(self.url)
         self.language = clean_text(self.language)
         self.publication_type = clean_text(self.publication_type)

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from reviews.importers.base import (
     DOI_RE,
+    NO_PAGES,
     ImportFormatError,
     ParsedRecord,
     find_registry_id,
@@ -390,9 +391,6 @@ def _first(raw: dict[str, list[str]], tags: Iterable[str]) -> str:
     return ""
 
 
-_NO_PAGES = frozenset(("no-specified", "no pagination specified", "n/a", "n.p.", "-"))
-
-
 def join_pages(first: str, last: str) -> str:
     """`123` + `130` → `123-130`; a start page that already holds a range ("349-69") is kept as it is.
     Ovid's "No pagination specified" (`SP  - No`, `EP  - Specified`) and similar placeholders are no pages."""
@@ -401,7 +399,7 @@ def join_pages(first: str, last: str) -> str:
         pages = first if first == last else f"{first}-{last}"
     else:
         pages = first or last
-    return "" if pages.lower() in _NO_PAGES else pages
+    return "" if pages.lower() in NO_PAGES else pages
 
 
 def year_from(value: str) -> int | None:

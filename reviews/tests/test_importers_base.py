@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reviews.importers import ImportFormatError, decode, parse_file
-from reviews.importers.base import clean_text, iter_lines, normalize_doi
+from reviews.importers.base import ParsedRecord, clean_text, iter_lines, normalize_doi
 from reviews.importers.ris import tag_lines
 
 
@@ -108,3 +108,10 @@ def test_clean_text_fast_path_changes_nothing_it_should_clean(text, keep_paragra
     assert clean_text(text, keep_paragraphs=keep_paragraphs) == _clean_reference(text, keep_paragraphs)
     long_clean = "word " * 40 + "end"
     assert clean_text(long_clean) is long_clean  # the fast path: no copy
+
+
+@pytest.mark.parametrize("placeholder", ["-", "n/a", "N.p.", "No pagination specified", " - "])
+def test_placeholder_pages_are_no_pages_in_every_format(placeholder):
+    # RIS joined SP/EP with this rule while other formats kept "-": a record then changed on a RIS round trip.
+    assert ParsedRecord(title="x", pages=placeholder).finish().pages == ""
+    assert ParsedRecord(title="x", pages="123-130").finish().pages == "123-130"
