@@ -10,6 +10,7 @@ from core.exceptions import ServiceConflict
 from reviews import selectors, services
 from reviews.forms import MemberAddForm, MemberRoleForm, ReviewForm, add_service_errors
 from reviews.models import Membership, role_at_least
+from reviews.next_steps import next_steps
 from screening import selectors as screening_selectors
 
 Role = Membership.Role
@@ -44,6 +45,7 @@ def review_detail(request: HttpRequest, review_id: int) -> HttpResponse:
         "duplicates": sum(c["duplicate_count"] for c in counts),
         "pending_duplicates": review.duplicate_groups.filter(status="pending").count(),
         "screening": screening_selectors.dashboard(review=review),
+        "next_steps": next_steps(review=review, user=request.user),
     }
     return render(request, "reviews/detail.html", context)
 
