@@ -72,7 +72,7 @@ def next_steps(*, review: Review, user: AnyUser) -> list[Step]:
             )
         )
     studies = reverse("extraction:studies", args=[pk])
-    if n := Extraction.objects.filter(review=review, reviewer=user, status=Extraction.Status.IN_PROGRESS).count():
+    if n := Extraction.objects.filter(review=review, reviewer_id=user.pk, status=Extraction.Status.IN_PROGRESS).count():
         steps.append(Step(f"{_plural(n, 'extraction')} of yours in progress.", studies, "Go on extracting"))
     if editor and (n := Discrepancy.objects.filter(review=review, status=Discrepancy.Status.OPEN).count()):
         steps.append(
@@ -83,7 +83,9 @@ def next_steps(*, review: Review, user: AnyUser) -> list[Step]:
             )
         )
     rob = reverse("rob:overview", args=[pk])
-    if n := RobAssessment.objects.filter(review=review, assessor=user, status=RobAssessment.Status.IN_PROGRESS).count():
+    if n := RobAssessment.objects.filter(
+        review=review, assessor_id=user.pk, status=RobAssessment.Status.IN_PROGRESS
+    ).count():
         steps.append(Step(f"{_plural(n, 'risk-of-bias assessment')} of yours in progress.", rob, "Go on assessing"))
     if editor and (n := RobDiscrepancy.objects.filter(review=review, status=RobDiscrepancy.Status.OPEN).count()):
         steps.append(
