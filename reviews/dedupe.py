@@ -546,7 +546,13 @@ def _span(starts: frozenset[str], last: str) -> int:
 _SUPPLEMENT = re.compile(
     r"suppl|meeting|conference|congress|symposium|abstracts?\b|proceedings|poster|special issue|sp\.? ?iss\b", re.I
 )
-_REGISTRY_VENUE = re.compile(r"clinicaltrials\.gov|trial regist|isrctn|anzctr|ictrp|trialsearch|register", re.I)
+# ICTRP names the source register of each record in its journal field by the register's short name.
+_REGISTRY_VENUE = re.compile(
+    r"clinicaltrials\.gov|trial regist|isrctn|anzctr|ictrp|trialsearch|register|"
+    r"^\s*(?:chictr|drks|irct|ctri|jprn|cris|kct|ntr|nl-omon|pactr|rebec|rbr|slctr|tctr|euctr|ctis|lbctr|itmctr|"
+    r"rpcec|repec|isrctn|actrn|nct)\s*$",
+    re.I,
+)
 _COCHRANE_DOI = re.compile(r"^10\.1002/14651858\.(cd\d+)(?:\.pub(\d+))?")
 
 

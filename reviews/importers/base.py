@@ -134,7 +134,13 @@ def normalize_doi(value: str) -> str:
     match = DOI_RE.search(value.strip())
     if not match:
         return ""
-    return match.group(0).rstrip(".,;)]}>").lower()
+    doi = match.group(0).rstrip(".,;)]}>").lower()
+    # The Cochrane Library gives each CENTRAL record a DOI of its own (10.1002/central/CN-01234567) in the link
+    # it exports: that names the CENTRAL entry, not the article, and would keep a true duplicate apart.
+    return "" if doi.startswith(CENTRAL_RECORD_DOI) else doi
+
+
+CENTRAL_RECORD_DOI = "10.1002/central/"
 
 
 def normalize_pmid(value: str) -> str:

@@ -535,6 +535,15 @@ def test_registry_entry_and_article_of_one_trial_are_not_merged_automatically():
     assert cand is not None and cand.decision == "auto" and "same registry id" in cand.reason
 
 
+@pytest.mark.parametrize("register", ["ChiCTR", "DRKS", "IRCT", "CTRI", "JPRN", "ANZCTR", "ClinicalTrials.gov"])
+def test_one_registration_from_ictrp_and_from_central_is_merged(register):
+    """ICTRP names the source register in the journal field by its short name: a registry entry all the same."""
+    ictrp = DedupeRecord(id=1, title=PAPER.title, year=2019, journal=register, registry_id="CHICTR1900021234")
+    central = DedupeRecord(id=2, title=PAPER.title, year=2019, registry_id="CHICTR1900021234")
+    cand = _pair(ictrp, central)
+    assert cand is not None and cand.decision == "auto" and "same registry id" in cand.reason
+
+
 def test_generic_titles_are_not_merged_automatically():
     a = DedupeRecord(id=1, title="Editorial", authors=("Smith, J",), year=2010, journal="BMJ", volume="340")
     b = DedupeRecord(id=2, title="Editorial.", authors=("Smith, J",), year=2010, journal="BMJ", volume="340")

@@ -34,6 +34,9 @@ def test_ris_tag_lines_give_each_line_once_split_at_its_tag(text, block):
         ("doi:10.1007/BF03011718.", "10.1007/bf03011718"),
         ("http://dx.doi.org/10.1002/14651858.CD003351.pub3", "10.1002/14651858.cd003351.pub3"),
         ("not a doi", ""),
+        # The Cochrane Library's link to a CENTRAL entry carries the entry's DOI, not the article's.
+        ("https://www.cochranelibrary.com/central/doi/10.1002/central/CN-01234567/full", ""),
+        ("10.1002/central/CN-01234567", ""),
     ],
 )
 def test_normalize_doi(raw, expected):
