@@ -26,7 +26,11 @@ def _is_exclude(found: str, exclude: frozenset[str]) -> bool:
 
 
 @register.simple_tag
-def highlight(text: str, include: list[str], exclude: list[str]) -> SafeString:
+def highlight(text: str | list[str], include: list[str], exclude: list[str]) -> SafeString:
+    # A list (keywords) is joined here, not with the `join` filter: that escapes each item and this would escape
+    # the result again ("Administration &amp;amp; Dosage").
+    if isinstance(text, list | tuple):
+        text = "; ".join(str(item) for item in text)
     pattern, excluded = _pattern(tuple(include or ()), tuple(exclude or ()))
     if pattern is None or not text:
         return escape(text or "")

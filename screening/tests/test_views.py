@@ -73,6 +73,15 @@ def test_highlight_escapes_and_marks_terms():
     assert highlight("<x>", [], []) == "&lt;x&gt;"
 
 
+def test_keywords_are_escaped_once_on_the_screening_page(cast, web):
+    (record,) = make_records(cast.review, 1)
+    record.keywords = ["Ketamine/ad [Administration & Dosage]", "<i>Humans</i>"]
+    record.save()
+    page = web("carol").get(f"/reviews/{cast.review.pk}/screening/title_abstract/").content.decode()
+    assert "Ketamine/ad [Administration &amp; Dosage]; &lt;i&gt;Humans&lt;/i&gt;" in page
+    assert "&amp;amp;" not in page and "<i>Humans" not in page
+
+
 def test_conflicts_page_shows_both_and_the_editor_resolves(cast, web, erin):
     (record,) = make_records(cast.review, 1)
     decide(cast.carol, cast.review, record, "include")
