@@ -9,7 +9,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: help run serve worker test test-browser lint bench migrate demo check-deploy clean
 
 help:
-	@echo "make run      install, migrate, create the demo users, serve on http://$(HOST):$(PORT) with a worker"
+	@echo "make run      install, migrate, load the demo review (first start only), serve on http://$(HOST):$(PORT) with a worker"
+	@echo "make demo     install, migrate, load the demo review if missing and print its login"
 	@echo "make test     install with the dev extra and run every test"
 	@echo "make worker   a Celery worker (for DATABASE_URL/REDIS_URL set-ups)"
 	@echo "make lint     ruff and mypy"
@@ -32,7 +33,7 @@ migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
-	$(PY) manage.py demo_users
+	$(PY) manage.py load_demo
 
 run: demo
 	@echo "Sieve is starting on http://$(HOST):$(PORT)/ (Ctrl-C stops the server and its worker)"

@@ -1,8 +1,9 @@
 import math
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
@@ -35,6 +36,16 @@ class LoginView(auth_views.LoginView):
     limit the password is not even checked: the page answers 429 with the form and says when to try again."""
 
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        if settings.SIEVE_DEMO_LOGIN_HINT:
+            from core.demo.load import DEMO_USERS
+
+            names = [username for username, *_ in DEMO_USERS]
+            present = set(get_user_model().objects.filter(username__in=names).values_list("username", flat=True))
+            context["demo_accounts"] = [(u, role.label.lower()) for u, _f, _l, role in DEMO_USERS if u in present]
+        return context
 
     def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         wait = login_attempt_wait(request)

@@ -249,7 +249,14 @@ def prisma_counts(*, review: Review) -> PrismaCounts:
     not_retrieved = FullText.objects.filter(review=review, not_retrieved=True, record_id__in=sought_ids).count()
     ft = Outcome.objects.filter(review=review, stage=Stage.FULL_TEXT).exclude(status=Outcome.Status.CONFLICT)
     reasons = dict(ft.filter(decision=Choice.EXCLUDE).values_list("reason").annotate(n=Count("id")).order_by("reason"))
-    included = ft.filter(decision=Choice.INCLUDE).count()
+    included = ft.filter(decision=Choice.INCLUDE).values("record_id")
+    reports = Record.objects.filter(pk__in=included)
+    # Reports the editor has linked to one study (a trial's article and its registry record) count as one study;
+    # a report not linked to a study yet counts as its own.
+    studies = (
+        reports.filter(study_report__isnull=False).values("study_report__study").distinct().count()
+        + reports.filter(study_report__isnull=True).count()
+    )
     return PrismaCounts(
         databases=databases,
         registers=registers,
@@ -260,8 +267,8 @@ def prisma_counts(*, review: Review) -> PrismaCounts:
         not_retrieved=not_retrieved,
         assessed=sought - not_retrieved,
         excluded_reasons={reason or "No reason given": n for reason, n in reasons.items()},
-        studies_included=included,
-        reports_included=included,
+        studies_included=studies,
+        reports_included=included.count(),
     )
 
 

@@ -125,6 +125,8 @@ LOGIN_REDIRECT_URL = "reviews:list"
 LOGOUT_REDIRECT_URL = "login"
 
 SIEVE_ALLOW_SIGNUP = env.bool("SIEVE_ALLOW_SIGNUP", default=True)
+# The login page names the demo accounts (`make run`'s author1, author2, editor) where they exist.
+SIEVE_DEMO_LOGIN_HINT = env.bool("SIEVE_DEMO_LOGIN_HINT", default=False)
 # Largest search export accepted, in megabytes.
 SIEVE_MAX_IMPORT_MB = env.int("SIEVE_MAX_IMPORT_MB", default=200)
 SIEVE_MAX_PDF_MB = env.int("SIEVE_MAX_PDF_MB", default=50)

@@ -6,6 +6,7 @@ from .base import *  # noqa: F403
 from .base import SECRET_KEY, VAR_DIR, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SIEVE_DEMO_LOGIN_HINT = env.bool("SIEVE_DEMO_LOGIN_HINT", default=True)
 
 
 def _local_secret_key() -> str:

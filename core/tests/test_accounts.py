@@ -112,3 +112,19 @@ def test_password_change_ends_other_sessions(cast):
     assert response.status_code == 302
     assert laptop.get(reverse("reviews:list")).status_code == 200
     assert phone.get(reverse("reviews:list")).status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_login_page_names_the_demo_accounts_only_where_they_exist_and_the_setting_asks(client, settings):
+    from django.contrib.auth import get_user_model
+
+    settings.SIEVE_DEMO_LOGIN_HINT = True
+    page = client.get(reverse("login"))
+    assert page.status_code == 200 and "Demo:" not in page.content.decode()  # no demo accounts yet
+    for name in ("author1", "author2", "editor"):
+        get_user_model().objects.create_user(name, password="x")
+    text = client.get(reverse("login")).content.decode()
+    assert "<code>author1</code> (owner), <code>author2</code> (reviewer) or <code>editor</code> (editor)" in text
+    assert "var/demo_password" in text
+    settings.SIEVE_DEMO_LOGIN_HINT = False  # production and tests: the default
+    assert "Demo:" not in client.get(reverse("login")).content.decode()

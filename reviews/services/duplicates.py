@@ -403,8 +403,11 @@ def duplicate_group_split(*, user: User | AnonymousUser, review_id: int, group_i
         raise Http404("No such duplicate group in this review.") from exc
     if group.status == Status.SPLIT:
         return group
-    member_ids = list(group.records.values_list("pk", flat=True))
-    Record.objects.filter(pk__in=member_ids).update(duplicate_of=None)
+    if group.status in MERGED:
+        # Only a merged group's members point to its primary. A pending pair's members may each be merged with a
+        # third record through another group; keeping the pair apart must not undo that merge.
+        member_ids = list(group.records.values_list("pk", flat=True))
+        Record.objects.filter(pk__in=member_ids).update(duplicate_of=None)
     group.status, group.decided_by, group.decided_at = Status.SPLIT, cast(User, user), timezone.now()
     group.save()
     return group

@@ -477,3 +477,19 @@ def test_stored_records_equal_the_parsed_ones_byte_for_byte(cast, api, tasks):
     assert "\n" in stored.abstract and "\\ backslash" in stored.abstract
     assert stored.raw_as_exported == parsed.raw
     assert stored.raw_as_exported["N1"] == ["\\."]
+
+
+def test_keeping_a_pending_pair_apart_keeps_a_merge_of_either_with_a_third_record(cast, tasks):
+    """A record merged (by a person) with one record and queued as a possible duplicate of another: keeping that
+    pair apart settles the pair only; the merge stands (found by the ketamine demo's browser test)."""
+    from reviews.services.duplicates import duplicate_group_split, duplicates_merge
+    from screening.tests.test_screening import make_records
+
+    first, second, third = make_records(cast.review, 3)
+    duplicates_merge(user=cast.bob, review_id=cast.review.pk, record_ids=[first.pk, second.pk])
+    pending = DuplicateGroup.objects.create(review=cast.review, status="pending", score=0.8, primary=third)
+    pending.records.add(third, second)
+    duplicate_group_split(user=cast.bob, review_id=cast.review.pk, group_id=pending.pk)
+    second.refresh_from_db()
+    assert second.duplicate_of_id == first.pk
+    assert DuplicateGroup.objects.get(pk=pending.pk).status == "split"
