@@ -93,6 +93,16 @@ def count(value: Any) -> str:
     return NONE if value is None else f"{int(value):,}"
 
 
+def studies_text(result: dict[str, Any]) -> str:
+    """The number of studies in the summary; where a study gives several rows (the doses of a multi-arm trial,
+    each against the control), "3 (4 comparisons)": a count of rows alone reads as four trials."""
+    rows = result.get("studies")
+    labels = {row.get("label") for row in result.get("per_study") or [] if not row.get("excluded")}
+    if rows is None or not labels or len(labels) == rows:
+        return count(rows)
+    return f"{len(labels):,} ({int(rows):,} comparisons)"
+
+
 def settings_text(measure: str, model: str, method: str, hksj: bool) -> str:
     """E.g. "Risk ratio, random effects (REML, HKSJ)", "Odds ratio, fixed effect (M-H)"."""
     label = Measure(measure).label if measure in Measure.values else measure
@@ -239,7 +249,7 @@ def summary_of(analysis: Analysis, queued: bool) -> Summary:
     shown.heterogeneity = "; ".join(parts)
     if result.get("prediction_low") is not None:
         shown.prediction = f"{num(result['prediction_low'])} to {num(result.get('prediction_high'))}"
-    shown.studies, shown.participants = count(result.get("studies")), count(result.get("participants"))
+    shown.studies, shown.participants = studies_text(result), count(result.get("participants"))
     if outcome_type == "dichotomous" and result.get("events_1") is not None:
         shown.events = (
             f"{count(result.get('events_1'))}/{count(result.get('total_1'))} versus "

@@ -324,3 +324,14 @@ def test_a_first_summary_on_its_way(cast, seed, web):
     text = web("bob").get(page_url(analysis)).content.decode()
     assert "Out of date — recomputing…" in text and "The summary appears here when it is ready." in text
     assert "forest.svg" not in text
+
+
+def test_a_multi_arm_trial_is_one_study_with_two_comparisons_in_the_summary():
+    from synthesis.views import count, studies_text
+
+    rows = [{"label": "Hardy 2012"}, {"label": "Mercadante 2000"}, {"label": "Mercadante 2000"}, {"label": "Yang 1996"}]
+    assert studies_text({"studies": 4, "per_study": rows}) == "3 (4 comparisons)"
+    assert studies_text({"studies": 3, "per_study": rows[:2] + rows[3:]}) == "3"
+    excluded = [*rows[:3], {"label": "Yang 1996", "excluded": "no events"}]
+    assert studies_text({"studies": 3, "per_study": excluded}) == "2 (3 comparisons)"
+    assert studies_text({}) == count(None)
