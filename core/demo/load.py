@@ -50,6 +50,25 @@ DEMO_REVIEW = {
     "in adults with cancer pain.\nAt least 10 participants completed the study.\nAny route of ketamine.\n"
     "Exclude: non-cancer pain, children, studies without an opioid background, non-randomised studies.",
 }
+# Terms the screening page colours: what the eligibility criteria ask for, and what rules a record out.
+INCLUDE_TERMS = "ketamine\ncancer\nopioid*\nmorphine\nrandom*\nplacebo\ncrossover"
+EXCLUDE_TERMS = "child*\npaediatric\npediatric\npostoperative\ndepress*\nrats\nmice\nretrospective\nreview"
+# The search strategies (written for the demo, in each interface's syntax), kept with each import as PRISMA-S asks.
+STRATEGIES = {
+    "MEDLINE (Ovid)": "1 exp Neoplasms/\n2 (cancer* or neoplas* or tumo?r* or malignan* or carcinom*).tw.\n"
+    "3 1 or 2\n4 exp Pain/\n5 pain*.tw.\n6 4 or 5\n7 Ketamine/\n8 (ketamin* or ketalar or esketamin*).tw.\n"
+    "9 7 or 8\n10 3 and 6 and 9\n11 randomized controlled trial.pt.\n12 (random* or placebo* or crossover).tw.\n"
+    "13 11 or 12\n14 10 and 13\n15 exp animals/ not humans.sh.\n16 14 not 15",
+    "CENTRAL (CRSO)": "#1 MESH DESCRIPTOR Neoplasms EXPLODE ALL\n#2 (cancer* OR neoplas* OR tumo?r* OR malignan*):TI,AB\n"
+    "#3 #1 OR #2\n#4 MESH DESCRIPTOR Ketamine\n#5 (ketamin* OR ketalar OR esketamin*):TI,AB,KY\n#6 #4 OR #5\n"
+    "#7 pain*:TI,AB,KY\n#8 #3 AND #6 AND #7",
+    "Embase (Ovid)": "1 exp neoplasm/\n2 (cancer* or neoplas* or tumo?r* or malignan* or carcinom*).tw.\n3 1 or 2\n"
+    "4 exp pain/\n5 pain*.tw.\n6 4 or 5\n7 ketamine/\n8 (ketamin* or ketalar or esketamin*).tw.\n9 7 or 8\n"
+    "10 3 and 6 and 9\n11 randomized controlled trial/ or crossover procedure/ or double blind procedure/\n"
+    "12 (random* or placebo* or crossover or cross-over).tw.\n13 11 or 12\n14 10 and 13",
+    "ClinicalTrials.gov": "Condition: cancer pain | Intervention: ketamine | Study type: Interventional",
+    "WHO ICTRP": "Advanced search: Condition = cancer AND pain; Intervention = ketamine; Recruitment status = ALL",
+}
 SEARCHED_ON = date(2026, 10, 1)  # the day the demo's searches are said to have been run
 
 
@@ -154,7 +173,7 @@ def load(*, users: dict[str, User], log: Log = print) -> Review:
     # may screen (screening.services), so the editor simply does not: the queue offers each record to two people.
     screening.settings_update(
         user=author1, review_id=review.pk, version=current.version, reviewers_needed=2, blinded=True,
-        exclusion_reasons=exclusion_reasons(),
+        exclusion_reasons=exclusion_reasons(), include_terms=INCLUDE_TERMS, exclude_terms=EXCLUDE_TERMS,
     )  # fmt: skip
     for entry in answer_key()["files"]:
         batch = import_file(review, author1, entry)
@@ -196,7 +215,7 @@ def import_file(review: Review, user: User, entry: dict[str, Any]) -> Import:
         source=entry["source"],
         source_kind=kind,
         searched_on=date.fromisoformat(searched) if searched else SEARCHED_ON,
-        strategy=entry.get("strategy", ""),
+        strategy=entry.get("strategy") or STRATEGIES.get(entry["source"], ""),
         format=entry.get("format", ""),
     )
     batch = import_process(import_id=batch.pk)

@@ -65,12 +65,16 @@ def test_load_imports_the_five_files_and_leaves_screening_to_the_team():
     assert Review.objects.filter(pk=review.pk, created_by__username="author1").exists()
     screening = ScreeningSettings.objects.get(review=review)
     assert (screening.reviewers_needed, screening.blinded) == (2, True)
+    assert "ketamine" in screening.terms(screening.include_terms) and "child*" in screening.terms(
+        screening.exclude_terms
+    )
 
     imports = {i.filename: i for i in review.imports.all()}
     assert set(imports) == {f["file"] for f in KEY["files"]}
     for entry in KEY["files"]:
         batch = imports[entry["file"]]
         assert (batch.status, batch.source, batch.records_added) == ("succeeded", entry["source"], entry["records"])
+        assert "ketamin" in batch.strategy.lower(), f"{entry['source']} has no search strategy"
     assert Record.objects.filter(review=review).count() == KEY["expected"]["records"]
 
     # The certain duplicates are merged, the uncertain ones wait for a person: each work is one record to
