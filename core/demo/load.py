@@ -59,8 +59,9 @@ STRATEGIES = {
     "3 1 or 2\n4 exp Pain/\n5 pain*.tw.\n6 4 or 5\n7 Ketamine/\n8 (ketamin* or ketalar or esketamin*).tw.\n"
     "9 7 or 8\n10 3 and 6 and 9\n11 randomized controlled trial.pt.\n12 (random* or placebo* or crossover).tw.\n"
     "13 11 or 12\n14 10 and 13\n15 exp animals/ not humans.sh.\n16 14 not 15",
-    "CENTRAL (CRSO)": "#1 MESH DESCRIPTOR Neoplasms EXPLODE ALL\n#2 (cancer* OR neoplas* OR tumo?r* OR malignan*):TI,AB\n"
-    "#3 #1 OR #2\n#4 MESH DESCRIPTOR Ketamine\n#5 (ketamin* OR ketalar OR esketamin*):TI,AB,KY\n#6 #4 OR #5\n"
+    "CENTRAL (CRSO)": "#1 MESH DESCRIPTOR Neoplasms EXPLODE ALL\n"
+    "#2 (cancer* OR neoplas* OR tumo?r* OR malignan*):TI,AB\n#3 #1 OR #2\n#4 MESH DESCRIPTOR Ketamine\n"
+    "#5 (ketamin* OR ketalar OR esketamin*):TI,AB,KY\n#6 #4 OR #5\n"
     "#7 pain*:TI,AB,KY\n#8 #3 AND #6 AND #7",
     "Embase (Ovid)": "1 exp neoplasm/\n2 (cancer* or neoplas* or tumo?r* or malignan* or carcinom*).tw.\n3 1 or 2\n"
     "4 exp pain/\n5 pain*.tw.\n6 4 or 5\n7 ketamine/\n8 (ketamin* or ketalar or esketamin*).tw.\n9 7 or 8\n"
