@@ -479,7 +479,7 @@ def test_stored_records_equal_the_parsed_ones_byte_for_byte(cast, api, tasks):
     assert stored.raw_as_exported["N1"] == ["\\."]
 
 
-def test_keeping_a_pending_pair_apart_keeps_a_merge_of_either_with_a_third_record(cast, tasks):
+def test_keeping_a_pending_pair_apart_keeps_a_merge_of_either_with_a_third_record(cast):
     """A record merged (by a person) with one record and queued as a possible duplicate of another: keeping that
     pair apart settles the pair only; the merge stands (found by the ketamine demo's browser test)."""
     from reviews.services.duplicates import duplicate_group_split, duplicates_merge
