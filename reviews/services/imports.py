@@ -5,6 +5,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import PurePath
 
@@ -12,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core.exceptions import ServiceConflict
@@ -110,12 +111,43 @@ def _progress(batch_id: int, **fields: object) -> None:
     Import.objects.filter(pk=batch_id).update(**fields)
 
 
+# First key of the PostgreSQL advisory locks that say "this import is being processed" (the second is its id).
+IMPORT_LOCK_SPACE = 0x5E7E
+
+
+@contextmanager
+def _processing(import_id: int) -> Iterator[bool]:
+    """Whether this process may work on the import: no other process is working on it now.
+
+    On PostgreSQL a session advisory lock: held while the process lives, released by the database if the worker
+    dies (its connection closes), so a task delivered twice at once runs once, and a redelivery after a crash
+    runs again. SQLite has one writer at a time and the embedded set-up one worker: always yes there."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [IMPORT_LOCK_SPACE, import_id])
+        mine = bool(cursor.fetchone()[0])
+    try:
+        yield mine
+    finally:
+        if mine:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [IMPORT_LOCK_SPACE, import_id])
+
+
 def import_process(*, import_id: int) -> Import:
-    """Parse, store and deduplicate an import (worker). Idempotent: a finished import is left alone, and rows of
-    an interrupted earlier attempt are removed first. On any failure the import's records are removed."""
-    batch = Import.objects.select_related("review").get(pk=import_id)
-    if batch.finished:
-        return batch
+    """Parse, store and deduplicate an import (worker). Idempotent: a finished import is left alone, one being
+    processed by another worker now is left to it, and rows of an interrupted earlier attempt are removed
+    first. On any failure the import's records are removed."""
+    with _processing(import_id) as mine:
+        batch = Import.objects.select_related("review").get(pk=import_id)
+        if batch.finished or not mine:
+            return batch
+        return _process(batch)
+
+
+def _process(batch: Import) -> Import:
     Record.objects.filter(batch=batch).delete()
     _progress(batch.pk, status=Import.Status.RUNNING, started_at=timezone.now(), progress=1, stage="Reading the file")
     # Parsing makes millions of small objects and no reference cycles: the cyclic garbage collector would

@@ -493,3 +493,30 @@ def test_keeping_a_pending_pair_apart_keeps_a_merge_of_either_with_a_third_recor
     second.refresh_from_db()
     assert second.duplicate_of_id == first.pk
     assert DuplicateGroup.objects.get(pk=pending.pk).status == "split"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_another_process_is_working_on_is_left_to_it(cast):
+    """A task delivered twice at once (or the demo loader beside a worker) must not process one import twice:
+    the second run deleted the first one's rows under it. On PostgreSQL a live process holds the import's
+    advisory lock; a dead one's lock goes with its connection."""
+    from django.db import connection, connections
+
+    from reviews.services.imports import IMPORT_LOCK_SPACE
+
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's; SQLite has one writer and the embedded set-up one worker")
+    batch = Import.objects.create(
+        review=cast.review, source="MEDLINE (Ovid)", filename="m.ris", content_hash="h-lock",
+        file=SimpleUploadedFile("m.ris", RIS_MEDLINE.encode()),
+    )  # fmt: skip
+    other = connections.create_connection("default")  # another worker's session
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [IMPORT_LOCK_SPACE, batch.pk])
+        assert import_process(import_id=batch.pk).status == Import.Status.QUEUED
+        assert not Record.objects.filter(batch=batch).exists()
+    finally:
+        other.close()  # the other worker dies: its lock goes with its connection
+    assert import_process(import_id=batch.pk).status == Import.Status.SUCCEEDED
+    assert Record.objects.filter(batch=batch).count() == 2
