@@ -219,8 +219,8 @@ def sof_tables(*, review: Review, comparison_id: int | str | None = None) -> lis
         abbreviations = "; ".join(ABBREVIATIONS[m] for m in measures if m in ABBREVIATIONS)
         tables.append(
             SofTable(
-                title=f"{comparison.intervention} compared with {comparison.control}"
-                + (f" for {review.population.strip()}" if review.population.strip() else ""),
+                title=f"{comparison.intervention} compared with {_mid_sentence(comparison.control)}"
+                + (f" for {_mid_sentence(review.population.strip())}" if review.population.strip() else ""),
                 population=review.population.strip(),
                 setting="",
                 intervention=comparison.intervention,
@@ -235,3 +235,12 @@ def sof_tables(*, review: Review, comparison_id: int | str | None = None) -> lis
 
 def sof_json(tables: list[SofTable]) -> list[dict[str, Any]]:
     return [asdict(table) for table in tables]
+
+
+def _mid_sentence(text: str) -> str:
+    """A phrase as it reads inside the title: "Adults with cancer pain" -> "adults with cancer pain"; words in
+    capitals (an acronym: "HIV", "COPD") and names without a lower-case second letter stay as they are."""
+    first = text.split(" ", 1)[0]
+    if len(first) > 1 and first[0].isupper() and first[1:].islower():
+        return text[0].lower() + text[1:]
+    return text

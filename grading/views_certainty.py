@@ -84,7 +84,7 @@ class CertaintyForm(forms.Form):
                 required=False,
                 max_length=2000,
                 label=f"Why ({label.lower()})",
-                widget=forms.Textarea(attrs={"rows": 2}),
+                widget=forms.Textarea(attrs={"rows": 4}),
             )
         style(self)
 

@@ -496,3 +496,14 @@ def test_any_text_renders_everywhere(text):
 
     document = open_docx(to_docx([table], title=text))
     assert len(document.tables[0].rows) == 3
+
+
+def test_the_title_reads_as_one_sentence():
+    from grading.selectors_sof import _mid_sentence
+
+    assert _mid_sentence("Adults with cancer pain that is not controlled by opioids") == (
+        "adults with cancer pain that is not controlled by opioids"
+    )
+    assert _mid_sentence("Opioid + placebo") == "opioid + placebo"
+    assert _mid_sentence("HIV-positive adults") == "HIV-positive adults"
+    assert _mid_sentence("COPD") == "COPD" and _mid_sentence("") == "" and _mid_sentence("a") == "a"
