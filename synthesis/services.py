@@ -10,6 +10,7 @@ task is redelivered (acks late) and the periodic sweep queues any analysis left 
 
 import hashlib
 import json
+from collections import Counter
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -259,6 +260,17 @@ def summarise(analysis: Analysis, studies: list["StudyData"]) -> dict[str, Any]:
         result["notes"] = [
             *result.get("notes", []),
             f"Left out until their data are complete: {names}.",
+        ]
+    repeated = sorted(label for label, n in Counter(s.label for s, _ in complete).items() if n > 1)
+    if repeated:
+        # The Handbook's unit-of-analysis error (23.3.4): the doses of a multi-arm trial against one control group
+        # count that group twice. Said, not changed: only the reviewers know whether the rows share a group.
+        result["notes"] = [
+            *result.get("notes", []),
+            f"{', '.join(repeated)} give{'s' if len(repeated) == 1 else ''} more than one row: where the rows share "
+            "a group (two doses against one control), its participants count twice in the totals and the pooled "
+            "estimate. Split the shared group between the rows, or combine the rows into one (Cochrane Handbook "
+            "23.3.4).",
         ]
     if not analysis.pooled:
         result["notes"] = [f"Not pooled: {analysis.not_pooled_reason}", *result.get("notes", [])]

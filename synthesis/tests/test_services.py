@@ -236,3 +236,14 @@ def test_an_outcome_whose_every_study_is_incomplete_says_so(cast, seed):
     analysis = Analysis.objects.get()
     assert analysis.result is None
     assert analysis.error == "No study has complete data for this outcome yet: Hardy 2012 lacks total_1."
+
+
+def test_a_study_giving_two_rows_is_named_for_the_unit_of_analysis_error(cast, seed):
+    consensus_data(cast, seed, seed.hardy, [adverse(seed, 4, 93, 1, 92)])
+    run_worker(seed.review)
+    assert not any("more than one row" in note for note in Analysis.objects.get().result["notes"])
+    rows = [adverse(seed, 1, 10, 0, 10, subgroup="0.25 mg/kg"), adverse(seed, 4, 10, 0, 10, subgroup="0.5 mg/kg")]
+    consensus_data(cast, seed, seed.mercadante, rows)
+    run_worker(seed.review)
+    notes = Analysis.objects.get().result["notes"]
+    assert any(n.startswith("Mercadante 2000 gives more than one row") and "23.3.4" in n for n in notes), notes
