@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from reviews.models import DuplicateGroup, Import, Membership, Record, Review, role_at_least
@@ -18,7 +18,8 @@ def review_list_for_user(*, user: User | AnonymousUser) -> QuerySet[Review]:
         return Review.objects.none()
     my_role = Membership.objects.filter(review=OuterRef("pk"), user=user).values("role")[:1]
     return (
-        Review.objects.filter(memberships__user=user)
+        # Exists, not a join on memberships: Count would count the joined row (the user's own) and say 1 member.
+        Review.objects.filter(Exists(Membership.objects.filter(review=OuterRef("pk"), user=user)))
         .annotate(my_role=Subquery(my_role), member_count=Count("memberships", distinct=True))  # type: ignore[no-redef]
         .select_related("created_by")
         .order_by("-updated_at", "-id")

@@ -182,3 +182,12 @@ def test_friendly_404_for_outsider(cast, web):
     assert response.status_code == 404
     assert "belongs to a review you are not a member of" in body
     assert cast.review.title not in body
+
+
+def test_review_list_counts_every_member_not_only_me(cast, web, api):
+    """The list filtered on the user's own membership once counted that one row: "1 member" for a team of three."""
+    page = web("carol").get(reverse("reviews:list")).content.decode()
+    assert "3 members" in page
+    body = api("carol").get("/api/v1/reviews/").json()
+    rows = body["results"] if isinstance(body, dict) else body
+    assert [r["member_count"] for r in rows if r["id"] == cast.review.pk] == [3]
