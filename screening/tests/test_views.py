@@ -89,6 +89,8 @@ def test_conflicts_page_shows_both_and_the_editor_resolves(cast, web, erin):
     outcome = Outcome.objects.get(record=record)
     page = web("bob").get(f"/reviews/{cast.review.pk}/conflicts/").content.decode()
     assert record.title in page and "carol" in page and "erin" in page
+    assert "<summary>Abstract</summary>" in page and record.abstract in page  # the editor can judge it here
+    assert f"/reviews/{cast.review.pk}/records/{record.pk}/" in page
     response = web("bob").post(f"/reviews/{cast.review.pk}/conflicts/{outcome.pk}/resolve/", {"decision": "include"})
     assert response.status_code == 302
     outcome.refresh_from_db()
