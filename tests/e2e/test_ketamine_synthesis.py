@@ -101,6 +101,8 @@ def _extract(page, review, study: Study, who: str, cells: dict[str, str]) -> Non
     page.goto(f"/reviews/{review.pk}/studies/")
     page.get_by_role("button", name=f"Extract {study.label}", exact=True).click()
     expect(page.get_by_role("heading", name=re.compile(f"Extraction of {study.label}"))).to_be_visible()
+    # The click navigates: wait for the deferred scripts (htmx) before a change that only they save.
+    page.wait_for_load_state("load")
     values = dict(trial.values) | (AUTHOR2_VALUES.get(study.label, {}) if who == "author2" else {})
     for key, value in values.items():
         put(page, f"f-{key}", value)
@@ -137,6 +139,8 @@ def _assess(page, review, label: str, who: str) -> None:
     page.goto(f"/reviews/{review.pk}/risk-of-bias/")
     page.get_by_role("button", name=f"Assess {label}", exact=True).click()
     expect(page.get_by_role("heading", name=re.compile(f"Risk of bias of {label}"))).to_be_visible()
+    # The click navigates: wait for the deferred scripts (htmx) before a change that only they save.
+    page.wait_for_load_state("load")
     for domain in (*ROB1_DOMAINS, "overall"):
         judgement = "unclear"
         if who == "author2" and (label, domain) == ROB_DISAGREEMENT[:2]:
