@@ -2,7 +2,7 @@
 check the shape of the input; the services decide (their ValidationError goes back onto the form at the field,
 through reviews.forms.add_service_errors)."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -58,8 +58,7 @@ class StudyCreateForm(StyledForm):
 
     def __init__(self, *args: Any, included: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        records = self.fields["records"]
-        assert isinstance(records, forms.MultipleChoiceField)  # noqa: S101 - declared above
+        records = cast(forms.MultipleChoiceField, self.fields["records"])
         records.choices = [(str(pk), text) for pk, text in included or []]
         if not included:
             del self.fields["records"]
@@ -88,8 +87,7 @@ class ReportAddForm(StyledForm):
 
     def __init__(self, *args: Any, included: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        pick = self.fields["pick"]
-        assert isinstance(pick, forms.ChoiceField)  # noqa: S101 - declared above
+        pick = cast(forms.ChoiceField, self.fields["pick"])
         pick.choices = [("", "—")] + [(str(pk), text) for pk, text in included or []]
 
     def clean(self) -> dict[str, Any]:
@@ -158,8 +156,7 @@ class AssignForm(StyledForm):
 
     def __init__(self, *args: Any, members: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        reviewer = self.fields["reviewer"]
-        assert isinstance(reviewer, forms.TypedChoiceField)  # noqa: S101 - declared above
+        reviewer = cast(forms.TypedChoiceField, self.fields["reviewer"])
         reviewer.choices = [(str(pk), name) for pk, name in members or []]
 
 

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -76,6 +78,5 @@ class RecordFilterForm(forms.Form):
 
     def __init__(self, *args, sources: list[str], **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        source = self.fields["source"]
-        assert isinstance(source, forms.ChoiceField)  # noqa: S101 - declared above
+        source = cast(forms.ChoiceField, self.fields["source"])
         source.choices = [("", "All sources")] + [(s, s) for s in sources]

@@ -209,11 +209,11 @@ def _attach(review: Review, study: Study, record: Record) -> StudyReport:
 
 def _ensure_primary(study_id: int) -> None:
     reports = StudyReport.objects.filter(study_id=study_id)
-    if reports.exists() and not reports.filter(primary=True).exists():
+    if not reports.filter(primary=True).exists():
         first = reports.order_by("id").first()
-        assert first is not None  # noqa: S101 - exists() above
-        first.primary = True
-        first.save(update_fields=["primary"])
+        if first is not None:
+            first.primary = True
+            first.save(update_fields=["primary"])
 
 
 @transaction.atomic
