@@ -70,3 +70,15 @@ def test_a_known_vulnerability_fails_unless_excepted_and_unchecked_packages_are_
     listed = [{"id": "CVE-1", "package": "pkg", "reason": "feature unused", "reviewed": TODAY}]
     outcome = security_audit.pip_audit(listed, TODAY)
     assert outcome.failures == [] and outcome.status == "clean, but 1 not checked"
+
+
+def test_no_route_to_the_vulnerability_service_is_said_not_called_clean(monkeypatch):
+    monkeypatch.setattr(
+        security_audit,
+        "_run",
+        lambda argv, env=None: subprocess.CompletedProcess(argv, 1, "", "ConnectionError: api.osv.dev"),
+    )
+    outcome = security_audit.pip_audit([], TODAY)
+    assert outcome.status.startswith("clean, but") and "ConnectionError" in outcome.notes[-1]
+    monkeypatch.setenv("AUDIT_STRICT", "1")
+    assert security_audit.pip_audit([], TODAY).status == "FAILED"
