@@ -46,7 +46,8 @@ class JsonExportView(APIView):
     @extend_schema(
         tags=TAGS,
         summary="The whole review as one JSON document (schema sieve-review/1), streamed. Editors and owners get "
-        "everything; a reviewer while a stage is blinded gets only their own decisions, extractions and "
+        "everything (owners also the `audit_trail`); a reviewer while a stage is blinded gets only their own "
+        "decisions, extractions and "
         "assessments (the left-out keys are listed in `withheld`)",
         responses={
             (200, "application/json"): OpenApiResponse(

@@ -8,7 +8,8 @@ per table of `TABLES`, in an order where every reference points to a list writte
 `duplicate_of` and a form's `based_on`, which point into their own list). Each row has its `id` in the source
 review; references (`record`, `study`, `arm_1`, …) hold those ids, and the importer maps them to new ones. People
 are named by username only. Rows of tables with a django-simple-history history carry it as
-`history: [{when, who, change, values}]`.
+`history: [{when, who, change, values}]`. The last list, `audit_trail`, is the review's audit trail
+(reviews.models.AuditEvent, oldest first), for owners only.
 
 Who gets what follows the pages' blinding (each app's selectors): an editor or owner gets everything; a reviewer
 while a stage is blinded gets only their own decisions, extractions and risk-of-bias assessments (with their
@@ -39,7 +40,7 @@ from extraction import selectors as extraction_selectors
 from grading import models as G
 from grading import selectors as rob_selectors
 from grading import selectors_certainty as certainty_selectors
-from reviews.models import DuplicateGroup, Import, Membership, Record, Review, role_at_least
+from reviews.models import AuditEvent, DuplicateGroup, Import, Membership, Record, Review, role_at_least
 from screening import models as S
 from screening import selectors as screening_selectors
 from synthesis import selectors as synthesis_selectors
@@ -227,6 +228,13 @@ TABLES: tuple[Table, ...] = (
         refs=(Ref("comparison", "comparison", "comparisons"), Ref("outcome", "outcome", "outcomes")),
         users=("signed_off_by", "updated_by"), history=True,
     ),
+    # Last: the trail names what it is about by label, not by reference. The owners' only (empty for the others:
+    # a role, not blinding, so not in `withheld`); an import recreates it as it was (exports/review_load.py).
+    Table(
+        "audit_trail", AuditEvent,
+        ("at", "actor_name", "action", "subject", "object_type", "label", "field", "old_value", "new_value"),
+        users=("actor",),
+    ),
 )  # fmt: skip
 TABLE_BY_KEY = {table.key: table for table in TABLES}
 
@@ -247,6 +255,7 @@ class Scope:
     extraction_all: bool
     rob_all: bool
     editor: bool
+    owner: bool
     analyses: bool
     certainty: bool
 
@@ -259,6 +268,7 @@ class Scope:
             extraction_all=extraction_selectors.sees_all(review),
             rob_all=rob_selectors.sees_all(review),
             editor=role_at_least(review.my_role, Membership.Role.EDITOR),
+            owner=role_at_least(review.my_role, Membership.Role.OWNER),
             analyses=synthesis_selectors.may_read(review),
             certainty=certainty_selectors.may_read(review),
         )
@@ -300,6 +310,7 @@ class Scope:
             "rob_judgements": lambda: base.filter(assessment__in=own_assessments),
             "rob_discrepancies": lambda: base.filter(pk__in=rob_selectors.discrepancy_list(review=review).values("pk")),
             "certainty": lambda: base if self.certainty else base.none(),
+            "audit_trail": lambda: base if self.owner else base.none(),
         }
         limit = limits.get(table.key)
         return limit() if limit else base

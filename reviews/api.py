@@ -3,14 +3,15 @@
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from reviews import selectors, services
-from reviews.models import Membership, Review
+from reviews import audit, selectors, services
+from reviews.models import AuditEvent, Membership, Review
 from reviews.services import REVIEW_EDITABLE_FIELDS
 
 ERRORS = {
@@ -192,3 +193,45 @@ class MembershipViewSet(
         review = self._review(role=Membership.Role.OWNER)
         services.membership_remove(user=request.user, review_id=review.pk, membership_id=int(self.kwargs["pk"]))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- the audit trail (owners) ------------------------------------------------------------------------------------
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(
+        source="actor_name", read_only=True, help_text='Username of who made the change; "" for the system (worker).'
+    )
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "at", "actor", "action", "subject", "object_type", "object_id", "label", "field",
+                  "old_value", "new_value"]  # fmt: skip
+        read_only_fields = fields
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="The review's audit trail, newest first (owners): who changed which decision, resolution, "
+        "extraction value, risk-of-bias judgement, certainty rating, membership or setting, when, from what to what",
+        parameters=[
+            OpenApiParameter("who", OpenApiTypes.STR, description='A username, or "system" for the worker.'),
+            OpenApiParameter("what", OpenApiTypes.STR, enum=AuditEvent.Subject.values, description="One kind."),
+        ],
+        responses={200: AuditEventSerializer(many=True), **{code: ERRORS[code] for code in (401, 403, 404)}},
+    )
+)
+class ActivityView(generics.ListAPIView):
+    serializer_class = AuditEventSerializer
+
+    def get_queryset(self) -> QuerySet[AuditEvent]:
+        if getattr(self, "swagger_fake_view", False):
+            return AuditEvent.objects.none()
+        review = selectors.review_get_for_user(
+            user=self.request.user, review_id=self.kwargs["review_pk"], role=Membership.Role.OWNER
+        )
+        params = self.request.query_params
+        what = params.get("what", "")
+        if what and what not in AuditEvent.Subject.values:
+            raise serializers.ValidationError({"what": f"One of: {', '.join(AuditEvent.Subject.values)}."})
+        return audit.event_list(review=review, who=params.get("who", ""), subject=what)

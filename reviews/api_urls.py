@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews.api import MembershipViewSet, ReviewViewSet
+from reviews.api import ActivityView, MembershipViewSet, ReviewViewSet
 from reviews.api_records import DuplicateGroupViewSet, ImportViewSet, RecordViewSet
 
 review_list = ReviewViewSet.as_view({"get": "list", "post": "create"})
@@ -13,6 +13,7 @@ urlpatterns = [
     path("reviews/<int:pk>/", review_detail, name="api-review-detail"),
     path("reviews/<int:review_pk>/members/", member_list, name="api-member-list"),
     path("reviews/<int:review_pk>/members/<int:pk>/", member_detail, name="api-member-detail"),
+    path("reviews/<int:review_pk>/activity/", ActivityView.as_view(), name="api-activity-list"),
     path(
         "reviews/<int:review_pk>/imports/",
         ImportViewSet.as_view({"get": "list", "post": "create"}),

@@ -1,7 +1,9 @@
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 
@@ -220,3 +222,95 @@ class DuplicateGroup(models.Model):
 
     def __str__(self) -> str:
         return f"Duplicate group {self.pk} ({self.status})"
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    """The trail is append-only for the application: bulk updates and deletes are refused here, and a database
+    trigger (migration 0005) refuses what gets past the ORM."""
+
+    def update(self, **kwargs: object) -> int:
+        raise PermissionError("The audit trail is append-only: its events cannot be changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("The audit trail is append-only: its events cannot be deleted.")
+
+
+class AuditEvent(models.Model):
+    """One change to what a review decided: who, when, what (the kind of thing, which one, which field) and the
+    value before and after, as text. Written by reviews/audit.py from every historical record of the tracked
+    models; never changed or deleted (see AuditEventQuerySet and the trigger of migration 0005).
+
+    `review` and `actor` are not database foreign keys (DO_NOTHING, no constraint): deleting a review or an account
+    must neither cascade into the trail nor need to rewrite it, so the trail of a deleted review outlives it and a
+    deleted account stays named by `actor_name`."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        CHANGED = "changed", "Changed"
+        DELETED = "deleted", "Deleted"
+
+    class Subject(models.TextChoices):
+        DECISION = "decision", "Decision"
+        RESOLUTION = "conflict resolution", "Conflict resolution"
+        EXTRACTION_VALUE = "extraction value", "Extraction value"
+        ROB_JUDGEMENT = "risk-of-bias judgement", "Risk-of-bias judgement"
+        CERTAINTY = "certainty rating", "Certainty rating"
+        MEMBERSHIP = "membership", "Membership"
+        SETTING = "review setting", "Review setting"
+        ANALYSIS_SETTING = "analysis setting", "Analysis setting"
+        REVIEW = "review", "Review"
+
+    review = models.ForeignKey(
+        Review, on_delete=models.DO_NOTHING, db_constraint=False, related_name="audit_events", db_index=False
+    )
+    # Not auto_now_add: an imported review's trail keeps the times of its source.
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        help_text="Empty: the system (the worker, or no logged-in user).",
+    )
+    actor_name = models.CharField(max_length=150, blank=True, help_text="The actor's username at the time.")
+    action = models.CharField(max_length=8, choices=Action.choices)
+    subject = models.CharField(max_length=30, choices=Subject.choices)
+    object_type = models.CharField(max_length=60, blank=True, help_text="The model, e.g. screening.decision.")
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    label = models.CharField(max_length=500, blank=True, help_text="Which one, for people: record, study, domain…")
+    field = models.CharField(max_length=60, blank=True)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["review", "-at", "-id"], name="audit_review_at"),
+            models.Index(fields=["review", "subject", "-at"], name="audit_review_subject_at"),
+            models.Index(fields=["review", "actor_name", "-at"], name="audit_review_actor_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(action__in=["created", "changed", "deleted"]), name="audit_action_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name or 'system'} {self.action} {self.subject} {self.label}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("The audit trail is append-only: its events cannot be changed.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("The audit trail is append-only: its events cannot be deleted.")
+
+    @property
+    def field_label(self) -> str:
+        return self.field.replace("_", " ")

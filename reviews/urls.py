@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import views, views_records
+from reviews import views, views_activity, views_records
 
 app_name = "reviews"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:review_id>/edit/", views.review_edit, name="edit"),
     path("<int:review_id>/delete/", views.review_delete, name="delete"),
     path("<int:review_id>/members/", views.members, name="members"),
+    path("<int:review_id>/activity/", views_activity.activity, name="activity"),
     path("<int:review_id>/members/add/", views.member_add, name="member_add"),
     path("<int:review_id>/members/<int:membership_id>/role/", views.member_role, name="member_role"),
     path("<int:review_id>/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),

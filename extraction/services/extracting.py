@@ -35,6 +35,7 @@ from extraction.models import (
 )
 from extraction.services.forms import current_form
 from extraction.services.studies import settings_for
+from reviews import audit
 from reviews.models import Membership, Review, role_at_least
 from reviews.selectors import review_get_for_user
 
@@ -201,6 +202,8 @@ def extraction_upgrade(*, user: AnyUser, review_id: int, extraction_id: int | st
         row.pk = None
         row.extraction = new
     OutcomeData.objects.bulk_create(rows)
+    # bulk_create writes no history, so the audit trail is told of the carried values here.
+    audit.record_bulk_created([*carried, *rows], user=user)
     return new
 
 

@@ -17,6 +17,7 @@ from extraction.models import Discrepancy, Extraction, FieldValue, OutcomeData
 from extraction.services import extracting as X
 from extraction.services import forms as F
 from extraction.services import studies as S
+from reviews.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -402,6 +403,11 @@ def test_a_new_form_version_keeps_old_extractions_readable_and_upgrading_carries
     keys = set(FieldValue.objects.filter(extraction=moved).values_list("field__key", flat=True))
     assert "participants_condition" in keys and "methods_duration" not in keys
     assert FieldValue.objects.filter(extraction=a, field__key="methods_duration").exists()
+    # bulk_create writes no history: the audit trail still records each carried value, as carol's
+    moved_values = FieldValue.objects.filter(extraction=moved).exclude(value="")
+    audited = AuditEvent.objects.filter(object_type="extraction.fieldvalue", action="created", actor=cast.carol)
+    assert moved_values.exists()
+    assert set(moved_values.values_list("pk", flat=True)) <= set(audited.values_list("object_id", flat=True))
     with pytest.raises(ServiceConflict, match="retired"):
         F.field_add(user=cast.bob, review_id=rid, form_id=seed.form.pk, section_id=duration.section_id, label="X")
 
