@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
+from rest_framework.authtoken.models import Token
 
 from core.api import SERVER_ERROR_DETAIL
 from core.forms import SignupForm
@@ -65,6 +66,16 @@ class LoginView(auth_views.LoginView):
         return response
 
 
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change, which ends the user's other sessions (the session hash) and keeps this one; it
+    also revokes the user's API token, so that a leaked token stops working with the password it came with."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        Token.objects.filter(user=form.user).delete()
+        return response
+
+
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
@@ -72,6 +83,15 @@ def signup(request: HttpRequest) -> HttpResponse:
         raise Http404("Sign-up is switched off on this server; ask an administrator for an account.")
     if request.user.is_authenticated:
         return redirect("reviews:list")
+    if request.method == "POST" and (wait := login_attempt_wait(request)) is not None:
+        # The form says whether a username or an e-mail address is taken, so sign-up attempts share the login
+        # page's budget (core.throttling); over it the form is not even validated.
+        seconds = max(1, math.ceil(wait))
+        messages.error(request, f"Too many attempts. Try again in {seconds} second{'s' if seconds != 1 else ''}.")
+        form = SignupForm(initial={"username": request.POST.get("username", "")})
+        response = render(request, "registration/signup.html", {"form": form}, status=429)
+        response["Retry-After"] = str(seconds)
+        return response
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()

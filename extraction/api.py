@@ -293,6 +293,10 @@ class ReportDetailView(APIView):
     )
     def patch(self, request: Request, review_pk: int, study_pk: int, record_pk: int) -> Response:
         review = member_review(request, review_pk, Role.EDITOR)
+        # The report before the body: an id from elsewhere is a 404 whatever was sent.
+        study = selectors.study_get(review=review, study_id=study_pk)
+        if not StudyReport.objects.filter(study=study, record_id=record_pk).exists():
+            raise Http404("No such report of this study.")
         ReportChangeSerializer(data=request.data).is_valid(raise_exception=True)
         report = study_services.report_set_primary(
             user=request.user, review_id=review.pk, study_id=study_pk, record_id=record_pk

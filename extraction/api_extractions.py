@@ -339,6 +339,7 @@ class OutcomeDataView(APIView):
     )
     def put(self, request: Request, review_pk: int, study_pk: int) -> Response:
         review = member_review(request, review_pk)
+        selectors.study_get(review=review, study_id=study_pk)  # 404 for a study from elsewhere, whatever the body
         version, rows = _put_body(request.data)
         editor = selectors.is_editor(review)
         with transaction.atomic():  # a refused PUT leaves no new extraction behind

@@ -22,7 +22,7 @@ from extraction import api, selectors
 from extraction.api import VERSION_HELP, FormFieldSerializer, FormSectionSerializer, FormSerializer, doc, member_review
 from extraction.default_form import DEFAULT_FORM_NAME
 from extraction.forms_builder import MoveForm
-from extraction.models import ExtractionForm, FormField
+from extraction.models import ExtractionForm, FormField, FormSection
 from extraction.services import forms as services
 from reviews.api import ERRORS
 from reviews.models import Membership, Review
@@ -180,6 +180,16 @@ def _editor(request: Request, review_pk: int) -> Review:
     return member_review(request, review_pk, Role.EDITOR)
 
 
+def _must_exist(review: Review, form_pk: int, section_pk: int | None = None, field_pk: int | None = None) -> None:
+    """404 for a form, section or field that is not this review's, before the body is judged: an id from
+    another review answers as one that does not exist, whatever was sent (tests/security/test_idor.py)."""
+    form = selectors.form_get(review=review, form_id=form_pk)
+    if section_pk is not None and not FormSection.objects.filter(form=form, pk=section_pk).exists():
+        raise Http404("No such section in this form.")
+    if field_pk is not None and not FormField.objects.filter(form=form, pk=field_pk).exists():
+        raise Http404("No such field in this form.")
+
+
 def _form_data(review: Review, form_id: int) -> dict[str, Any]:
     return FormSerializer(selectors.form_get(review=review, form_id=form_id)).data  # type: ignore[return-value]
 
@@ -297,6 +307,7 @@ class FormReorderView(APIView):
     )
     def post(self, request: Request, review_pk: int, form_pk: int) -> Response:
         review = _editor(request, review_pk)
+        _must_exist(review, form_pk)
         body = ReorderSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -316,6 +327,7 @@ class FormMoveView(APIView):
     )
     def post(self, request: Request, review_pk: int, form_pk: int) -> Response:
         review = _editor(request, review_pk)
+        _must_exist(review, form_pk)
         body = MoveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -364,6 +376,7 @@ class SectionDetailView(APIView):
     )
     def patch(self, request: Request, review_pk: int, form_pk: int, pk: int) -> Response:
         review = _editor(request, review_pk)
+        _must_exist(review, form_pk, section_pk=pk)
         body = SectionChangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
@@ -398,6 +411,7 @@ class FieldListView(APIView):
     )
     def post(self, request: Request, review_pk: int, form_pk: int, section_pk: int) -> Response:
         review = _editor(request, review_pk)
+        _must_exist(review, form_pk, section_pk=section_pk)
         body = FieldWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
@@ -419,6 +433,7 @@ class FieldDetailView(APIView):
     )
     def patch(self, request: Request, review_pk: int, form_pk: int, pk: int) -> Response:
         review = _editor(request, review_pk)
+        _must_exist(review, form_pk, field_pk=pk)
         body = FieldChangeSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.text import Truncator
 from django.views.decorators.http import require_http_methods, require_POST
@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.exceptions import ServiceConflict
 from extraction import selectors
 from extraction.forms import ArmForm, AssignForm, ReportAddForm, SettingsForm, StudyCreateForm, StudyForm
-from extraction.models import Extraction, Study, StudyReport
+from extraction.models import Arm, Extraction, Study, StudyReport
 from extraction.services import extracting
 from extraction.services import studies as study_services
 from extraction.views_common import is_editor, is_owner, messages_of
@@ -367,6 +367,8 @@ def arm_add(request: HttpRequest, review_id: int, study_id: int) -> HttpResponse
 def arm_edit(request: HttpRequest, review_id: int, study_id: int, arm_id: int) -> HttpResponse:
     review = review_get_for_user(user=request.user, review_id=review_id, role=Role.EDITOR)
     found = selectors.study_get(review=review, study_id=study_id)
+    # The arm before the form: an arm of another study (or review) is a 404 whatever was posted.
+    get_object_or_404(Arm, study=found, pk=arm_id)
     form = ArmForm(request.POST, prefix=f"arm{arm_id}", html_form=f"arm-form-{arm_id}")
     if form.is_valid():
         try:

@@ -603,6 +603,7 @@ class RobDiscrepancyResolveView(APIView):
     )
     def post(self, request: Request, review_pk: int, pk: int) -> Response:
         review = member_review(request, review_pk, Role.EDITOR)
+        selectors.discrepancy_get(review=review, discrepancy_id=pk)  # 404 for an id from elsewhere, whatever the body
         body = RobDiscrepancyResolveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         resolved = services.discrepancy_resolve(

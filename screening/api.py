@@ -341,6 +341,11 @@ class FullTextView(APIView):
         responses={200: FullTextSerializer, **ERRORS},
     )
     def put(self, request: Request, review_pk: int, record_pk: int) -> Response:
+        # The review and record before the body: an outsider, or a record of another review, gets the 404 of what
+        # does not exist, not a 400 that tells them it does (tests/security/test_access_matrix.py).
+        review = review_get_for_user(user=request.user, review_id=review_pk)
+        if not Record.objects.filter(review=review, pk=record_pk).exists():
+            raise NotFound("No such record in this review.")
         body = FullTextPutSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
