@@ -11,7 +11,6 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
-from rest_framework.authtoken.models import Token
 
 from core.api import SERVER_ERROR_DETAIL
 from core.forms import SignupForm
@@ -63,16 +62,6 @@ class LoginView(auth_views.LoginView):
         form.is_valid()
         response = self.render_to_response(self.get_context_data(form=form), status=429)
         response["Retry-After"] = str(seconds)
-        return response
-
-
-class PasswordChangeView(auth_views.PasswordChangeView):
-    """Django's password change, which ends the user's other sessions (the session hash) and keeps this one; it
-    also revokes the user's API token, so that a leaked token stops working with the password it came with."""
-
-    def form_valid(self, form: Any) -> HttpResponse:
-        response = super().form_valid(form)
-        Token.objects.filter(user=form.user).delete()
         return response
 
 

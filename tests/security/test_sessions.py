@@ -199,3 +199,17 @@ def test_there_is_no_password_reset_to_enumerate_with():
     """No reset by e-mail (accounts are reset by an administrator). A reset route added later needs its own test
     that it answers the same for an address that has an account and one that has not."""
     assert not [p.name for p in patterns() if "reset" in p.name or "reset" in p.route]
+
+
+def test_a_password_set_elsewhere_revokes_the_token_too(member):
+    """The admin and `manage.py changepassword` call set_password and save: the token goes as well; other saves
+    of the user (a login's last_login, a new e-mail) keep it."""
+    user, _review = member
+    Token.objects.create(user=user)
+    user.email = "new@example.org"
+    user.save()
+    user.save(update_fields=["last_login"])
+    assert Token.objects.filter(user=user).exists()
+    user.set_password(NEW_PASSWORD)
+    user.save()
+    assert not Token.objects.filter(user=user).exists()
