@@ -6,12 +6,12 @@ and where (`records[12].year`), and the transaction adds nothing. The importing 
 members are matched by username to this server's accounts, and a username with no account (a member, or the
 author of a decision, a value, a history entry) gets an inactive account with an unusable password, so that what
 they did keeps its author. Computed results (analyses, agreement, priority scores) are restored as they were.
-Every history entry is recreated with its original time and author, so that exporting the new review gives the
-same document apart from ids and the export's own time."""
+Every history entry, and the audit trail, is recreated with its original time and author, so that exporting the
+new review gives the same document apart from ids and the export's own time."""
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import IO, Any
@@ -20,6 +20,8 @@ import orjson
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.core.exceptions import ValidationError
+from django.core.validators import DecimalValidator
 from django.db import DatabaseError, connection, models, transaction
 
 from exports.review_json import (
@@ -36,6 +38,7 @@ from exports.review_json import (
     history_fields,
 )
 from exports.schema import build
+from reviews import audit
 from reviews.models import Membership, Review
 
 AnyUser = User | AnonymousUser
@@ -143,7 +146,10 @@ def compile_schema(schema: dict[str, Any]) -> Check:
         high = schema["maximum"]
         checks.append(lambda v, p: _fail(_number(v) and v > high, f"{_shown(v)} is more than {high}.", p))
     if "pattern" in schema:
-        pattern = re.compile(schema["pattern"])
+        # JSON Schema patterns are ECMA-262 regular expressions, whose `$` is the end of the text; Python's `$`
+        # also matches before a final newline (a username "alice\n" passed).
+        source = schema["pattern"]
+        pattern = re.compile(source[:-1] + r"\Z" if source.endswith("$") and not source.endswith("\\$") else source)
         checks.append(
             lambda v, p: _fail(
                 isinstance(v, str) and not pattern.search(v),
@@ -212,10 +218,13 @@ def document_check(document_or_file: dict[str, Any] | IO[bytes] | bytes | str) -
     if isinstance(document_or_file, dict):
         document = document_or_file
     else:
+        data = _read(document_or_file)
         try:
-            document = orjson.loads(_read(document_or_file))
+            document = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             raise ReviewImportError(f"Not valid JSON: {exc}.") from exc
+        if b"\\u0000" in data:  # one C-level scan; the walk that finds where runs only when it is there
+            _refuse_nul(document, "")
     if not isinstance(document, dict):
         raise ReviewImportError("Not a review document: the JSON is not an object.")
     version = document.get("schema")
@@ -225,9 +234,27 @@ def document_check(document_or_file: dict[str, Any] | IO[bytes] | bytes | str) -
             f"Unsupported schema version {said}: this server imports {SCHEMA_VERSION} (a Sieve review export).",
             "schema",
         )
+    # Exports written before the audit trail was added to sieve-review/1 have none: they import with an empty one.
+    document.setdefault("audit_trail", [])
     _checker()(document, "")
     _check_links(document)
     return document
+
+
+def _refuse_nul(value: Any, path: str) -> None:
+    """A NUL character (JSON's \\u0000) anywhere: PostgreSQL stores none in text or jsonb, and the database error
+    would say neither what nor where. Exports never hold one (the importers remove them)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ReviewImportError("contains a NUL character (\\u0000), which cannot be stored.", path)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                raise ReviewImportError("a key contains a NUL character (\\u0000), which cannot be stored.", path)
+            _refuse_nul(item, _at(path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_nul(item, _at(path, index))
 
 
 def _check_links(document: dict[str, Any]) -> None:
@@ -265,13 +292,20 @@ def _value(field: models.Field, value: Any, path: str) -> Any:
             parsed = datetime.fromisoformat(value)
             if parsed.tzinfo is None:
                 raise ValueError("no time zone")
+            parsed.astimezone(UTC)  # stored in UTC: year 1 at +14:00 has no UTC time (OverflowError)
             return parsed
         if isinstance(field, models.DateField):
             return date.fromisoformat(value)
         if isinstance(field, models.DecimalField):
-            return Decimal(value)
-    except (ValueError, TypeError, InvalidOperation) as exc:
-        raise ReviewImportError(f"{value!r} is not a valid {type(field).__name__} ({exc}).", path) from exc
+            number = Decimal(value)
+            # The schema's pattern allows more digits than a column may hold: PostgreSQL would refuse the row
+            # with "numeric field overflow", naming neither the value nor where it is.
+            DecimalValidator(field.max_digits, field.decimal_places)(number)
+            return number
+    except (ValueError, TypeError, InvalidOperation, OverflowError) as exc:
+        raise ReviewImportError(f"{_shown(value)} is not a valid {type(field).__name__} ({exc}).", path) from exc
+    except ValidationError as exc:
+        raise ReviewImportError(f"{_shown(value)} does not fit: {' '.join(exc.messages)}", path) from exc
     return value
 
 
@@ -345,6 +379,12 @@ class Loader:
         return self.users[name]
 
     def run(self) -> Review:
+        # The document's `audit_trail` is recreated as it was (a table like the others); the rows the import
+        # writes are a copy, not changes, so they add no events of their own (as they add no history).
+        with audit.suspended():
+            return self._run()
+
+    def _run(self) -> Review:
         self.users = _accounts(_usernames(self.document) | {self.user.get_username()})
         self._review()
         for spec in SETTINGS:

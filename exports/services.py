@@ -5,7 +5,6 @@ import logging
 import queue
 import threading
 from datetime import timedelta
-from pathlib import PurePath
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
@@ -14,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.uploads import upload_name
 from exports import review_load
 from exports.models import ReviewTransfer
 from exports.review_load import ReviewImportError
@@ -37,7 +37,7 @@ def review_import_start(*, user: User | AnonymousUser, upload: File) -> ReviewTr
     whose verdict the transfer records."""
     if not user.is_authenticated:
         raise ReviewImportError("Log in to import a review.")
-    name = PurePath(upload.name or "review.json").name[:255] or "review.json"
+    name = upload_name(upload.name, "review.json")
     size = upload.size or 0
     limit = review_load.max_bytes()
     if size > limit:

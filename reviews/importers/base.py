@@ -23,10 +23,17 @@ REGISTRY_ID_RE = re.compile(
 YEAR_RE = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|21\d\d)(?!\d)")
 
 
+MAX_MESSAGE = 1000
+
+
 class ImportFormatError(Exception):
     """The file cannot be imported. `message` says what, `line`/`record` say where (1-based), when known."""
 
     def __init__(self, message: str, *, line: int | None = None, record: int | None = None) -> None:
+        if len(message) > MAX_MESSAGE:
+            # A message quotes the offending text; hostile input can make that megabytes long, and the message
+            # is stored on the import and shown on its page.
+            message = message[: MAX_MESSAGE - 1] + "…"
         self.message = message
         self.line = line
         self.record = record

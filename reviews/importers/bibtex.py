@@ -26,6 +26,7 @@ Blocks bibtexparser could not parse, and what Sieve does with them:
 from __future__ import annotations
 
 import html
+import logging
 import re
 from collections.abc import Iterator
 
@@ -53,12 +54,16 @@ _BLOCK_START = re.compile(r"^[ \t]*@[ \t]*([A-Za-z][\w-]*)[ \t]*[{(]", re.MULTIL
 _ENTRY_HEADER = re.compile(r"\s*@\s*([A-Za-z][\w-]*)\s*[{(]\s*([^,\s]*)\s*,?(.*)$")
 _FIELD_LINE = re.compile(r"^\s*([A-Za-z][\w:.+-]*)\s*=\s*(.*)$")
 _NOT_REFERENCES = {"comment", "string", "preamble"}
+MAX_BLOCKS = 250_000
 _UNESCAPED_SPECIALS = re.compile(r"(?<!\\)([%&])")
 _LATEX_MARKUP = re.compile(r"[\\{}$~]|--|``|''")  # what LaTeX decoding would change
 _DASHES = re.compile(r"--+|[\u2010-\u2015-]")
 _TEXT_FIELDS = ("title", "abstract", "journal", "journaltitle", "booktitle", "keywords", "keyword", "language")
 _DECODER = LatexDecodingMiddleware(allow_inplace_modification=True)
 _REMOVE_ENCLOSING = RemoveEnclosingMiddleware(allow_inplace_modification=True)
+# bibtexparser logs a warning for every block it cannot parse. Sieve reports each such entry on its record
+# instead; and a hostile file of a million broken blocks would write a million lines to the worker's log.
+logging.getLogger("bibtexparser.splitter").setLevel(logging.ERROR)
 
 
 def sniff(head: str, filename: str) -> int:
@@ -74,6 +79,15 @@ def sniff(head: str, filename: str) -> int:
 
 
 def parse(text: str, *, filename: str = "") -> Iterator[ParsedRecord]:
+    blocks = text.count("@")
+    if blocks > MAX_BLOCKS:
+        # bibtexparser holds every block of the file in memory at once, ~2 KB each: a file of a million tiny (or
+        # broken) entries, well within the upload limit, took gigabytes and minutes. No database exports that
+        # many references to one BibTeX file.
+        raise ImportFormatError(
+            f"this file has {blocks:,} '@' signs, each the start of a BibTeX block to read; Sieve reads at most "
+            f"{MAX_BLOCKS:,} from one BibTeX file: split the export into smaller files, or export it as RIS"
+        )
     try:
         library = bibtexparser.parse_string(text)
     except ParsingException as exc:  # the splitter gave up on the whole file (rare: its own state went wrong)
@@ -147,7 +161,7 @@ def _recover(block: ParsingFailedBlock, lines: list[str], strings: dict[str, str
     if not fields:
         what = f"the @{block_type} entry" if block_type else "a BibTeX block"
         if header and header.group(2):
-            what += f" {header.group(2)!r}"
+            what += f" {header.group(2)[:60]!r}"
         error = block.error
         reason = error.abort_reason if isinstance(error, BlockAbortedException) else str(error)
         raise ImportFormatError(

@@ -53,6 +53,8 @@ def sniff(head: str, filename: str) -> int:
 
 
 def parse(text: str, *, filename: str = "") -> Iterator[ParsedRecord]:
+    if _UNSTORABLE_HINT.search(text):
+        text = _UNSTORABLE.sub(_storable, text)
     lines = _LineCounter(text)
     for index, (offset, study) in enumerate(_studies(text), start=1):
         line = lines.line_at(offset)
@@ -66,6 +68,26 @@ def parse(text: str, *, filename: str = "") -> Iterator[ParsedRecord]:
         record = _record(study)
         record.line = line
         yield record
+
+
+# JSON can spell characters no database column stores: NUL (PostgreSQL refuses it in text and jsonb; decode()
+# removes NUL bytes from files, not the escape) and a lone surrogate (half of a UTF-16 pair; it cannot be encoded
+# as UTF-8 at all). Their escapes are rewritten before decoding: NUL dropped, a lone surrogate read as U+FFFD.
+# Escaped backslashes are matched too, so that `\\u0000` (a backslash, then "u0000") stays as it is, and a
+# surrogate pair (an emoji) is matched whole and kept.
+_UNSTORABLE_HINT = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+_UNSTORABLE = re.compile(
+    r"\\(?:\\|u0000|u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|u[dD][89a-fA-F][0-9a-fA-F]{2})"
+)
+
+
+def _storable(match: re.Match[str]) -> str:
+    escape = match.group(0)
+    if escape == "\\u0000":
+        return ""
+    if len(escape) == 6 and escape[1] == "u":  # a lone surrogate
+        return "\\ufffd"
+    return escape  # an escaped backslash, or a whole surrogate pair
 
 
 # --- walking the file -------------------------------------------------------------------------------------

@@ -19,11 +19,13 @@ from defusedxml.ElementTree import DefusedXMLParser, ParseError
 
 from reviews.importers.base import ImportFormatError, ParsedRecord, find_registry_id, parse_year
 from reviews.importers.ris import doi_from_url, split_keywords
+from reviews.importers.xml_safety import refuse_external_dtd
 
 name = "endnote_xml"
 label = "EndNote XML"
 
 _CHUNK = 1 << 20
+_MAX_DEPTH = 64
 _PMID_SOURCES = ("pubmed", "medline", "nlm")
 
 
@@ -73,6 +75,13 @@ class _Collector:
             return
         if tag == "style":  # formatting run: its text belongs to the field around it
             return
+        if len(self.path) >= _MAX_DEPTH:
+            # Each element's path is joined from the elements around it: a hostile nesting a million deep would
+            # take quadratic time (it hung the import). EndNote's deepest path is four elements.
+            raise ImportFormatError(
+                f"elements are nested more than {_MAX_DEPTH} deep inside a <record>; this is not an EndNote export",
+                line=self.line_number(),
+            )
         if self.has_child:
             self.has_child[-1] = True
         self.path.append(tag)
@@ -108,6 +117,7 @@ class _Collector:
 def parse(text: str, *, filename: str = "") -> Iterator[ParsedRecord]:
     collector = _Collector()
     parser = DefusedXMLParser(target=collector)
+    refuse_external_dtd(parser)
     collector.parser = parser
     try:
         for offset in range(0, len(text), _CHUNK):

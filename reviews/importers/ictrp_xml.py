@@ -34,6 +34,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from reviews.importers.base import ImportFormatError, ParsedRecord, clean_text, find_registry_id
 from reviews.importers.ctgov_json import TRIAL_REGISTRATION, readable_summary, registry_year
+from reviews.importers.xml_safety import refuse_external_dtd
 
 name = "ictrp_xml"
 label = "WHO ICTRP XML"
@@ -179,6 +180,7 @@ def _parse_xml(text: str) -> tuple[Element, dict[int, int]]:
     # Entities (internal or external) are refused outright: an export never needs them, and expanding them is
     # how XML bombs and external-entity reads work. A DOCTYPE without entity declarations is harmless.
     parser: Any = DefusedXMLParser(target=target, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    refuse_external_dtd(parser)
     target.current_line = lambda: int(parser.parser.CurrentLineNumber)
     try:
         parser.feed(text)
