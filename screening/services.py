@@ -5,9 +5,11 @@ the outcome evaluation and a resolution on one record happen one after the other
 reviewer (also a database constraint), a conflict flagged once, and a settled outcome never changed by a
 late decision."""
 
-from pathlib import PurePath
+import logging
 from typing import Any, cast
 
+import kombu.exceptions
+import redis.exceptions
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
@@ -17,6 +19,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from core.exceptions import ServiceConflict
+from core.uploads import pdf_problem, upload_name
 from reviews.models import Import, Membership, Record, Review
 from reviews.selectors import review_get_for_user
 from screening import priority_service
@@ -31,6 +34,7 @@ from screening.models import (
     Stage,
 )
 
+logger = logging.getLogger(__name__)
 AnyUser = User | AnonymousUser
 Role = Membership.Role
 SETTINGS_FIELDS = ("reviewers_needed", "blinded", "include_terms", "exclude_terms", "exclusion_reasons", "priority")
@@ -123,7 +127,17 @@ def _clean_decision(review: Review, stage: str, decision: str, reason: str) -> s
 def _evaluate_later(record_id: int, stage: str) -> None:
     from screening.tasks import outcome_evaluate_task
 
-    transaction.on_commit(lambda: outcome_evaluate_task.delay(record_id, stage))
+    def enqueue() -> None:
+        try:
+            # No result to wait for (the outcome is stored): without ignore_result, sending subscribes to the
+            # Redis result backend, which fails with a RuntimeError, not a connection error, while Redis is down.
+            outcome_evaluate_task.apply_async((record_id, stage), ignore_result=True)
+        except (kombu.exceptions.OperationalError, redis.exceptions.RedisError):
+            # The decision is committed and must be answered as saved: a broker that is down only delays the
+            # evaluation, which the periodic outcomes sweep does once the broker (and its beat) is back.
+            logger.warning("record %s (%s): evaluation not queued, left to the outcomes sweep", record_id, stage)
+
+    transaction.on_commit(enqueue)
 
 
 @transaction.atomic
@@ -333,8 +347,6 @@ def conflict_resolve(
 
 # --- full texts ----------------------------------------------------------------------------------------------
 
-PDF_SIGNATURE = b"%PDF-"
-
 
 def _full_text_record(user: AnyUser, review_id: int, record_id: int | str) -> tuple[Review, Record]:
     review = review_get_for_user(user=user, review_id=review_id, role=Role.REVIEWER)
@@ -348,17 +360,15 @@ def fulltext_upload(*, user: AnyUser, review_id: int, record_id: int | str, file
     """Attach a record's full-text PDF (any member). Checked for size (SIEVE_MAX_PDF_MB) and for being a PDF by
     its content, not only its name; stored under a name of ours, served only to members."""
     review, record = _full_text_record(user, review_id, record_id)
-    name = PurePath(file.name or "full-text.pdf").name[:255]
+    name = upload_name(file.name, "full-text.pdf")
     limit = settings.SIEVE_MAX_PDF_MB
     if not file.size:
         raise ValidationError({"file": f"{name} is empty."})
     if file.size > limit * 1024 * 1024:
         raise ValidationError({"file": f"{name} is {file.size / 1024 / 1024:.0f} MB; the limit is {limit} MB."})
-    file.seek(0)
-    head = file.read(1024)
-    file.seek(0)
-    if PDF_SIGNATURE not in head:
-        raise ValidationError({"file": f"{name} is not a PDF (it does not start as a PDF file does)."})
+    problem = pdf_problem(file, file.size)
+    if problem:
+        raise ValidationError({"file": f"{name} is not a PDF: {problem}."})
     found = FullText.objects.filter(record=record).first() or FullText(review=review, record=record)
     old = found.file.name if found.file else ""
     found.filename, found.not_retrieved, found.uploaded_by = name, False, cast(User, user)

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: a database or Redis that is down answers 503 with Retry-After wherever the error is raised.
+    "core.middleware.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -104,6 +106,9 @@ def _databases() -> dict:
     elif engine in ("django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"):
         default["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
         default["CONN_HEALTH_CHECKS"] = True
+        # A database that is down fails a request within seconds (a 503, core.middleware), not after the
+        # operating system's TCP timeout of minutes.
+        default.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
     else:
         raise ImproperlyConfigured(
             f"DATABASE_URL must point to PostgreSQL (postgres://…) or SQLite (sqlite:///…), not {engine}."
@@ -199,6 +204,13 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3 * 3600)
 CELERY_BEAT_SCHEDULE = {
     "screening-outcomes-sweep": {"task": "screening.outcomes_sweep", "schedule": env.int("SIEVE_SWEEP_SECONDS", 300)},
     "synthesis-sweep": {"task": "synthesis.sweep", "schedule": env.int("SIEVE_SWEEP_SECONDS", 300)},
+    "imports-sweep": {
+        "task": "reviews.imports_sweep",
+        "schedule": env.int("SIEVE_SWEEP_SECONDS", 300),
+        # How long an import may wait or run without a worker before it is queued again (embedded default: the
+        # sweep runs in the one worker, so a running import it sees is one a killed worker left).
+        "kwargs": {"older_than_seconds": env.int("SIEVE_IMPORT_SWEEP_AFTER_SECONDS", 120)},
+    },
 }
 # A burst of edits within this many seconds is summarised once (the worker waits this long before computing).
 SIEVE_SYNTHESIS_DELAY_SECONDS = env.float("SIEVE_SYNTHESIS_DELAY_SECONDS", default=1.0)

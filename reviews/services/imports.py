@@ -6,17 +6,18 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
-from pathlib import PurePath
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import ServiceConflict
+from core.uploads import upload_name
 from reviews import record_writer
 from reviews.dedupe import DedupeRecord
 from reviews.importers import FORMATS, ImportFormatError, ParsedRecord, iter_records
@@ -47,7 +48,7 @@ def import_start(
     review unless `confirm_duplicate_file`."""
     review = review_get_for_user(user=user, review_id=review_id, role=Membership.Role.EDITOR)
     errors: dict[str, str] = {}
-    name = PurePath(file.name or "upload").name[:255]
+    name = upload_name(file.name, "upload")
     limit = settings.SIEVE_MAX_IMPORT_MB * 1024 * 1024
     if not source.strip():
         errors["source"] = "Name the source, e.g. “MEDLINE (Ovid)”."
@@ -177,24 +178,27 @@ def _process(batch: Import) -> Import:
                 ids.update((PROVISIONAL_ID + position, pk) for position, pk in positions.iterator(chunk_size=20_000))
                 return ids
 
-            touched = dedupe_review(review_id=batch.review_id, new_records=fresh, new_ids=stored_ids)
-            del fresh
-        mine = touched.intersection(ids.values())
+            # The merges and "succeeded" commit together: a worker killed between them would leave groups that
+            # point to records a rerun deletes (a group whose primary goes is deleted with it, person's merges too).
+            with transaction.atomic():
+                touched = dedupe_review(review_id=batch.review_id, new_records=fresh, new_ids=stored_ids)
+                del fresh
+                mine = touched.intersection(ids.values())
+                _progress(
+                    batch.pk,
+                    status=Import.Status.SUCCEEDED,
+                    progress=100,
+                    stage="Done",
+                    records_added=found,
+                    duplicates_found=len(mine & touched),
+                    warnings=warnings,
+                    warning_count=warning_count,
+                    finished_at=timezone.now(),
+                )
         logger.info(
             "import %s: %s records parsed and stored in %.1f s, deduplicated in %.1f s",
             batch.pk, found, stored - clock, time.perf_counter() - stored,
         )  # fmt: skip
-        _progress(
-            batch.pk,
-            status=Import.Status.SUCCEEDED,
-            progress=100,
-            stage="Done",
-            records_added=found,
-            duplicates_found=len(mine & touched),
-            warnings=warnings,
-            warning_count=warning_count,
-            finished_at=timezone.now(),
-        )
     except ImportFormatError as exc:
         _fail(batch, [{"line": exc.line, "record": exc.record, "message": exc.message}])
     except Exception:
@@ -278,4 +282,27 @@ def _fail(batch: Import, errors: list[dict]) -> None:
     )
 
 
-__all__ = ["import_process", "import_start", "ALLOWED_EXTENSIONS", "Review"]
+def imports_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> int:
+    """Queue again the imports a lost task left waiting or half done (periodic, in the worker's beat). A task is
+    lost when enqueueing failed (the broker was down when the upload was committed) or when the whole worker was
+    killed on the embedded file-system queue, which, unlike Redis, does not give an unacknowledged message back.
+    Queueing one twice is harmless: import_process leaves a finished import alone and runs one import once at a
+    time (PostgreSQL: the advisory lock, so one being processed is skipped here; the embedded default: its one
+    worker runs this sweep, so none is being processed while it runs)."""
+    from reviews.tasks import import_run
+
+    cutoff = timezone.now() - older_than
+    stalled = Import.objects.filter(
+        Q(status=Import.Status.QUEUED, created_at__lt=cutoff) | Q(status=Import.Status.RUNNING, started_at__lt=cutoff)
+    ).values_list("pk", flat=True)
+    queued = 0
+    for import_id in list(stalled):
+        with _processing(import_id) as free:
+            if not free:
+                continue  # a worker is processing it now
+        import_run.delay(import_id)
+        queued += 1
+    return queued
+
+
+__all__ = ["import_process", "import_start", "imports_sweep", "ALLOWED_EXTENSIONS", "Review"]
