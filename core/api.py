@@ -112,6 +112,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied(str(exc) or None)
     response = drf_exception_handler(exc, context)
     if response is None:
+        from core.middleware import MESSAGE, RETRY_AFTER_SECONDS, is_unavailable
+
+        if is_unavailable(exc):  # the database or Redis is down: transient, said as such and not logged as a bug
+            return Response({"detail": MESSAGE}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
         return _server_error(exc, context)
     if isinstance(exc, exceptions.ValidationError):
         errors = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}

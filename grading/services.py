@@ -17,6 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from core.exceptions import ServiceConflict
+from core.tasks import send_on_commit
 from extraction.models import Outcome, Study
 from grading import rob
 from grading.models import (
@@ -84,7 +85,7 @@ def overall_proposal(tool: str, judgements: Mapping[str, str], domains: tuple[st
 def compare_later(study_id: int, outcome_id: int | None) -> None:
     from grading.tasks import compare_task
 
-    transaction.on_commit(lambda: compare_task.delay(study_id, outcome_id))
+    send_on_commit(compare_task, study_id, outcome_id, fallback="inline")
 
 
 # --- settings ------------------------------------------------------------------------------------------------

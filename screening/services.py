@@ -5,11 +5,8 @@ the outcome evaluation and a resolution on one record happen one after the other
 reviewer (also a database constraint), a conflict flagged once, and a settled outcome never changed by a
 late decision."""
 
-import logging
 from typing import Any, cast
 
-import kombu.exceptions
-import redis.exceptions
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
@@ -19,6 +16,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from core.exceptions import ServiceConflict
+from core.tasks import send_on_commit
 from core.uploads import pdf_problem, upload_name
 from reviews.models import Import, Membership, Record, Review
 from reviews.selectors import review_get_for_user
@@ -34,7 +32,6 @@ from screening.models import (
     Stage,
 )
 
-logger = logging.getLogger(__name__)
 AnyUser = User | AnonymousUser
 Role = Membership.Role
 SETTINGS_FIELDS = ("reviewers_needed", "blinded", "include_terms", "exclude_terms", "exclusion_reasons", "priority")
@@ -127,17 +124,8 @@ def _clean_decision(review: Review, stage: str, decision: str, reason: str) -> s
 def _evaluate_later(record_id: int, stage: str) -> None:
     from screening.tasks import outcome_evaluate_task
 
-    def enqueue() -> None:
-        try:
-            # No result to wait for (the outcome is stored): without ignore_result, sending subscribes to the
-            # Redis result backend, which fails with a RuntimeError, not a connection error, while Redis is down.
-            outcome_evaluate_task.apply_async((record_id, stage), ignore_result=True)
-        except (kombu.exceptions.OperationalError, redis.exceptions.RedisError):
-            # The decision is committed and must be answered as saved: a broker that is down only delays the
-            # evaluation, which the periodic outcomes sweep does once the broker (and its beat) is back.
-            logger.warning("record %s (%s): evaluation not queued, left to the outcomes sweep", record_id, stage)
-
-    transaction.on_commit(enqueue)
+    # The decision is saved whatever the broker does: while it is down the outcomes sweep settles the record.
+    send_on_commit(outcome_evaluate_task, record_id, stage, fallback="sweep")
 
 
 @transaction.atomic
@@ -278,7 +266,8 @@ def mark_stale(model: type[AgreementSummary] | type[PriorityModel], review_id: i
     if not turned:
         _, created = model.objects.get_or_create(review_id=review_id)
     if turned or created:
-        transaction.on_commit(lambda: task.delay(review_id))
+        # Computed from the decisions alone: while the broker is down, here (agreement, the priority model's fit).
+        send_on_commit(task, review_id, fallback="inline")
 
 
 def _agreement_changed(review_id: int) -> None:

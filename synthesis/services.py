@@ -23,6 +23,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from core.exceptions import ServiceConflict
+from core.tasks import send_on_commit
 from extraction.models import Outcome, OutcomeData
 from reviews.models import Membership
 from reviews.selectors import review_get_for_user
@@ -56,7 +57,7 @@ def _queue(review_id: int) -> None:
         from synthesis.tasks import recompute_task
 
         delay = settings.SIEVE_SYNTHESIS_DELAY_SECONDS
-        transaction.on_commit(lambda: recompute_task.apply_async((review_id,), countdown=delay))
+        send_on_commit(recompute_task, review_id, fallback="sweep", countdown=delay)  # synthesis.sweep
 
 
 def _mark(analyses: Any) -> None:

@@ -18,6 +18,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from core.exceptions import ServiceConflict
+from core.tasks import send_on_commit
 from extraction import values as V
 from extraction.models import (
     ALL_DATA_FIELDS,
@@ -56,7 +57,7 @@ ARMS = ("arm_1", "arm_2")
 def compare_later(study_id: int, form_id: int) -> None:
     from extraction.tasks import compare_task
 
-    transaction.on_commit(lambda: compare_task.delay(study_id, form_id))
+    send_on_commit(compare_task, study_id, form_id, fallback="inline")
 
 
 def _study(review: Review, study_id: int | str) -> Study:

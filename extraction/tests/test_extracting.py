@@ -420,11 +420,11 @@ def test_completing_enqueues_the_comparison_on_commit(cast, seed, django_capture
 
     sent: list[tuple] = []
 
-    def delay(*args):
-        sent.append(args)
+    def apply_async(args, **options):
+        sent.append(tuple(args))
         return tasks.compare_task(*args)
 
-    monkeypatch.setattr(tasks.compare_task, "delay", delay)
+    monkeypatch.setattr(tasks.compare_task, "apply_async", apply_async)
     a, b = start(cast.carol, seed, seed.yang), start(cast.erin, seed, seed.yang)
     save(cast.carol, a, required_values(seed.yang))
     save(cast.erin, b, required_values(seed.yang) | {"participants_condition": "Neuropathic cancer pain"})

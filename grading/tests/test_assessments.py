@@ -121,7 +121,7 @@ def test_completion_enqueues_the_comparison_on_commit(cast, seed, monkeypatch, d
     from grading import tasks
 
     sent: list[tuple] = []
-    monkeypatch.setattr(tasks.compare_task, "delay", lambda *args: sent.append(args))
+    monkeypatch.setattr(tasks.compare_task, "apply_async", lambda args, **options: sent.append(tuple(args)))
     with django_capture_on_commit_callbacks(execute=True):
         assess(cast.carol, seed, seed.hardy)
     assert sent == [(seed.hardy.pk, None)]

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import ServiceConflict
+from core.tasks import send_on_commit
 from core.uploads import upload_name
 from reviews import record_writer
 from reviews.dedupe import DedupeRecord
@@ -104,7 +105,7 @@ def import_start(
         from reviews.tasks import import_run
 
         batch_id = batch.pk
-        transaction.on_commit(lambda: import_run.delay(batch_id))
+        send_on_commit(import_run, batch_id, fallback="sweep")  # imports_sweep
     return batch
 
 

@@ -106,7 +106,7 @@ def test_a_burst_of_edits_queues_one_recomputation(cast, seed, django_capture_on
     from synthesis import tasks
 
     sent: list[tuple] = []
-    monkeypatch.setattr(tasks.recompute_task, "apply_async", lambda args, countdown=None: sent.append(args))
+    monkeypatch.setattr(tasks.recompute_task, "apply_async", lambda args, **options: sent.append(args))
     extraction = X.consensus_start(user=cast.bob, review_id=seed.review.pk, study_id=seed.hardy.pk)
     for n in range(50):
         with django_capture_on_commit_callbacks(execute=True):

@@ -212,3 +212,37 @@ def test_two_reviewers_disagree_and_the_editor_resolves(new_page, team, tasks):
     ):
         assert expected in lines, f"{expected!r} not in the diagram's text: {lines}"
     expect(svg.locator("desc")).to_contain_text(f"{SOURCE}, n = 6")
+
+
+def test_a_decision_refused_while_the_database_is_down_says_so_and_nothing_moves_on(new_page, team):
+    """core.middleware answers 503 with an HX-Trigger event while PostgreSQL or Redis is down (tests/faults
+    restarts them for real); htmx swaps no error answer, so the page's script must say it, and the record stays."""
+    import json
+
+    from core.middleware import MESSAGE
+
+    review, records, _users = team
+    carol = new_page()
+    login(carol, "carol")
+    carol.goto(f"/reviews/{review.pk}/screening/{TA}/")
+    expect(_title(carol, records[0])).to_be_visible()
+
+    def down(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        return route.fulfill(
+            status=503,
+            headers={"Retry-After": "30", "HX-Trigger": json.dumps({"sieve:unavailable": {"message": MESSAGE}})},
+            body="<p>unavailable</p>",
+        )
+
+    carol.route("**/*", down)
+    carol.keyboard.press("i")
+    expect(carol.get_by_role("alert")).to_contain_text("unavailable for a moment")
+    expect(_title(carol, records[0])).to_be_visible()
+    assert not Decision.objects.filter(stage=TA).exists()
+
+    carol.unroute("**/*")  # back up: the same key saves it and moves on
+    carol.keyboard.press("i")
+    expect(_title(carol, records[1])).to_be_visible()
+    assert Decision.objects.filter(stage=TA, record=records[0]).count() == 1
