@@ -11,12 +11,12 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.exceptions import ServiceConflict
 from reviews.forms import add_service_errors
-from reviews.models import Membership, Review
+from reviews.models import Membership, Record, Review
 from reviews.selectors import review_get_for_user
 from screening import selectors, services
 from screening.models import Choice, FullText, ScreeningSettings, Stage
@@ -45,20 +45,21 @@ def _pane_context(
     record_id: int | None = None,
     plain: bool = False,
 ) -> dict:
+    # Settings and priority model read once and passed on: this runs on every screening step.
+    settings = services.settings_for(review)
+    model = selectors.priority_active(review=review, stage=stage)
     record = None
     if record_id is not None:  # show this record again (an error on it, or an undo)
         record = selectors.queue_for(review=review, user=user, stage=stage).filter(pk=record_id).first()
     if record is None:
-        record = selectors.next_record(review=review, user=user, stage=stage, plain=plain)
-    settings = services.settings_for(review)
-    model = selectors.priority_active(review=review, stage=stage)
+        record = selectors.next_record(review=review, user=user, stage=stage, plain=plain, ranked=model is not None)
     return {
         "review": review,
         "stage": stage,
         "stage_label": Stage(stage).label,
         "record": record,
         "error": error,
-        "progress": selectors.progress(review=review, user=user, stage=stage),
+        "progress": selectors.progress(review=review, user=user, stage=stage, settings=settings),
         "include_terms": ScreeningSettings.terms(settings.include_terms),
         "exclude_terms": ScreeningSettings.terms(settings.exclude_terms),
         "reasons": settings.exclusion_reasons,
@@ -273,6 +274,8 @@ def fulltext(request: HttpRequest, review_id: int, record_id: int) -> FileRespon
 def fulltext_change(request: HttpRequest, review_id: int, record_id: int) -> HttpResponse:
     """The full-text controls of the screening page: upload the PDF, mark it not retrieved, remove either."""
     review = review_get_for_user(user=request.user, review_id=review_id)
+    # The record before the form: an id from another review is a 404 whatever was posted.
+    get_object_or_404(Record, review=review, pk=record_id)
     action = request.POST.get("action", "")
     upload = request.FILES.get("file")
     try:
