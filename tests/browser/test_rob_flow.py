@@ -76,6 +76,9 @@ def open_assessment(page, review) -> None:
     page.goto(f"/reviews/{review.pk}/risk-of-bias/")
     page.get_by_role("button", name="Assess Hardy 2012", exact=True).click()
     expect(page.get_by_role("heading", name=re.compile("Risk of bias of Hardy 2012"))).to_be_visible()
+    # The answer keys and the saving are installed by deferred scripts: a key pressed before they ran is lost (a
+    # CI flake on a loaded machine), so wait for the load event of the page the click opened.
+    page.wait_for_load_state("load")
 
 
 def wait_for(condition, timeout: float = 30) -> None:
@@ -130,6 +133,7 @@ def test_two_reviewers_assess_a_trial_and_the_editor_settles(new_page, team, tas
     expect(carol.locator("#q-D1-1_3-PN")).to_be_checked()
     _shot(carol, "conflict")
     carol.get_by_role("link", name="Reload").click()
+    carol.wait_for_load_state("load")  # the page's deferred scripts, before its keys are used
     expect(carol.locator("#D3-j-low")).to_be_checked()
     expect(carol.locator("#q-D1-1_3-N")).to_be_checked()  # the refused answer was not saved
     # Arrow keys move between a question's answers, each one saved with its proposal.
