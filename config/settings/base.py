@@ -176,6 +176,10 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
         # Longer than the longest task, so that an unacknowledged task is not delivered twice.
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=4 * 3600),
+        # How often a worker looks for such messages: every interval x throttle seconds (kombu's defaults, 10 x 10),
+        # and once when it starts. The fault tests, with a visibility timeout of seconds, look every second.
+        "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+        "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
     }
 else:
     # Embedded default: kombu's file-system transport, a folder of message files that the server and the

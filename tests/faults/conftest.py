@@ -102,6 +102,10 @@ def worker_process(transactional_db, settings, tmp_path) -> Iterator[Worker]:
         "DATABASE_URL": database_url(),
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "CELERY_VISIBILITY_TIMEOUT": str(TEST_VISIBILITY_TIMEOUT),
+        # kombu scans for expired messages when a worker starts and then every 10 x 10 s: a worker started less
+        # than the visibility timeout after the kill would otherwise wait 100 s (a CI failure). Every second here.
+        "CELERY_UNACKED_RESTORE_INTERVAL": "1",
+        "CELERY_UNACKED_RESTORE_THROTTLE": "1",
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }
     worker = Worker(env, tmp_path)
