@@ -456,14 +456,30 @@ def _write(
         return
     actor = history_user if getattr(history_user, "pk", None) else _row_author(spec, instance)
     AuditEvent.objects.bulk_create(
+        _events(review_id, label, instance, subject, changes, at=history_instance.history_date, actor=actor)
+    )
+
+
+def _events(
+    review_id: int,
+    label: str,
+    instance: models.Model,
+    subject: str,
+    changes: list[tuple[str, str, str, str]],
+    *,
+    at: Any,
+    actor: Any | None,
+) -> list[AuditEvent]:
+    """The rows of one object's changes (action, field, old, new), as the history signal and bulk writes record them."""
+    return [
         AuditEvent(
             review_id=review_id,
-            at=history_instance.history_date,
+            at=at,
             actor=actor,
             actor_name=actor.get_username() if actor is not None else "",
             action=action,
             subject=subject,
-            object_type=model._meta.label_lower,
+            object_type=instance._meta.label_lower,
             object_id=instance.pk,
             label=label[:LABEL_MAX],
             field=field,
@@ -471,7 +487,7 @@ def _write(
             new_value=now,
         )
         for action, field, was, now in changes
-    )
+    ]
 
 
 def on_historical_record(sender: Any, instance: Any, history_instance: Any, history_user: Any = None, **_: Any) -> None:
@@ -501,8 +517,10 @@ def on_review_post_delete(sender: Any, instance: Review, **_: Any) -> None:
 
 
 def record_bulk_created(objects: Iterable[models.Model], *, user: Any = None) -> None:
-    """Events for objects a service created with bulk_create (which writes no history): as their creation."""
+    """Events for objects a service created with bulk_create (which writes no history): as their creation, in one
+    insert."""
     at = timezone.now()
+    rows: list[AuditEvent] = []
     for obj in objects:
         spec = TRACKED.get(type(obj))
         if spec is None:
@@ -512,25 +530,9 @@ def record_bulk_created(objects: Iterable[models.Model], *, user: Any = None) ->
         if not changes:
             continue
         review_id, label = spec.locate(obj)
-        if review_id is None:
-            continue
-        AuditEvent.objects.bulk_create(
-            AuditEvent(
-                review_id=review_id,
-                at=at,
-                actor=user,
-                actor_name=user.get_username() if user else "",
-                action=action,
-                subject=spec.subject,
-                object_type=obj._meta.label_lower,
-                object_id=obj.pk,
-                label=label[:LABEL_MAX],
-                field=field,
-                old_value=was,
-                new_value=now,
-            )  # fmt: skip
-            for action, field, was, now in changes
-        )
+        if review_id is not None:
+            rows += _events(review_id, label, obj, spec.subject, changes, at=at, actor=user or None)
+    AuditEvent.objects.bulk_create(rows)
 
 
 def connect() -> None:

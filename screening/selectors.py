@@ -220,7 +220,7 @@ def progress(*, review: Review, user: AnyUser, stage: str, settings: ScreeningSe
     The four counts come from one query written out in SQL, as `_next_in_order`'s: it runs twice on every
     screening step, and Django took longer to build the counts' queries than PostgreSQL took to answer them.
     It is `screenable_records(...).count()`, `queue_for(...).count()` and the stage's decisions (all, mine);
-    tests/load/test_progress_sql.py holds it to them."""
+    screening/tests/test_progress_sql.py holds it to them."""
     settings = settings or settings_for(review)
     sql = _PROGRESS_SQL.format(passed=_PASSED_SQL if stage == Stage.FULL_TEXT else "")
     params: dict[str, int | str | None] = {
