@@ -229,7 +229,7 @@ def document_check(document_or_file: dict[str, Any] | IO[bytes] | bytes | str) -
         raise ReviewImportError("Not a review document: the JSON is not an object.")
     version = document.get("schema")
     if version != SCHEMA_VERSION:
-        said = "missing" if version is None else f"“{version}”"
+        said = "missing" if version is None else _shown(version)  # quoted and cut: the value may be megabytes
         raise ReviewImportError(
             f"Unsupported schema version {said}: this server imports {SCHEMA_VERSION} (a Sieve review export).",
             "schema",
@@ -303,7 +303,9 @@ def _value(field: models.Field, value: Any, path: str) -> Any:
             DecimalValidator(field.max_digits, field.decimal_places)(number)
             return number
     except (ValueError, TypeError, InvalidOperation, OverflowError) as exc:
-        raise ReviewImportError(f"{_shown(value)} is not a valid {type(field).__name__} ({exc}).", path) from exc
+        # Python's own message may repeat the whole value (megabytes of it): cut as the value is.
+        reason = str(exc) if len(str(exc)) <= 120 else str(exc)[:117] + "..."
+        raise ReviewImportError(f"{_shown(value)} is not a valid {type(field).__name__} ({reason}).", path) from exc
     except ValidationError as exc:
         raise ReviewImportError(f"{_shown(value)} does not fit: {' '.join(exc.messages)}", path) from exc
     return value
